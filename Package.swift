@@ -1,0 +1,90 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "ZooRegistry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "zooreg", targets: ["zooreg"]),
+        .library(name: "ZooKeeperWire", targets: ["ZooKeeperWire"]),
+        .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        // Serialization primitives of Apache Jute over NIOCore's ByteBuffer.
+        .target(
+            name: "Jute",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Every record of zookeeper.jute, opcodes, error codes, framing.
+        .target(
+            name: "ZooKeeperWire",
+            dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Pure core: data tree, transactions, request preparation, ACLs, sessions, watches. No I/O, no clocks.
+        .target(
+            name: "CoordinationCore",
+            dependencies: [
+                "Jute", "ZooKeeperWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // Write-ahead transaction log and snapshots.
+        .target(
+            name: "Persistence",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // NIO shell: connections, commit loop, session expiry, four-letter words, metrics, configuration.
+        .target(
+            name: "CoordinationServer",
+            dependencies: [
+                "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "zooreg",
+            dependencies: [
+                "CoordinationServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "JuteTests", dependencies: ["Jute"], swiftSettings: strict),
+        .testTarget(name: "ZooKeeperWireTests", dependencies: ["ZooKeeperWire", "Jute", .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
+        .testTarget(name: "CoordinationCoreTests", dependencies: ["CoordinationCore", "ZooKeeperWire"], swiftSettings: strict),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence"], swiftSettings: strict),
+        .testTarget(name: "CoordinationServerTests", dependencies: ["CoordinationServer"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderPersistence() { #expect(Bool(true)) }

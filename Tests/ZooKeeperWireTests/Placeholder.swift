@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderZooKeeperWire() { #expect(Bool(true)) }
