@@ -1,0 +1,448 @@
+import ZooKeeperWire
+
+/// The pure heart of the server: sessions, request processing, watches and reaping. The shell feeds it inputs
+/// (a connection opened, a handshake, a request, a tick, a connection closed) with the time, and it appends
+/// `CoreAction`s: transactions to log, frames to send, connections to close. It never reads a clock and never
+/// does I/O, so tests drive it step by step with a manual clock.
+public struct CoordinationStateMachine: Sendable {
+    public private(set) var state: CoordinationState
+    public let config: CoreConfiguration
+    public private(set) var watches = WatchRegistry()
+
+    struct ConnectionState: Sendable {
+        var sessionId: Int64?
+        var authInfo: [Id]
+        var remoteAddress: String
+    }
+
+    struct LiveSession: Sendable {
+        var connection: ConnectionID?
+        var timeout: Int32
+    }
+
+    private var connections: [ConnectionID: ConnectionState] = [:]
+    private var live: [Int64: LiveSession] = [:]
+    private var expiry: ExpiryQueue<Int64>
+    private var nextSessionId: Int64
+    private var nextContainerCheck: Int64
+    private var superId: String?
+
+    /// Starts from recovered state. Every restored session gets a full timeout from `now` to reconnect, as in
+    /// ZooKeeper.
+    public init(state: CoordinationState, config: CoreConfiguration, now: CoreTime) {
+        self.state = state
+        self.config = config
+        self.expiry = ExpiryQueue(interval: Int64(config.tickTime), now: now.monotonic)
+        // ZooKeeper's initializeNextSessionId with server id 0: the time in the top bits.
+        var next = Int64(bitPattern: UInt64(bitPattern: now.wall << 24) >> 8)
+        if let maxExisting = state.sessions.keys.max(), maxExisting >= next { next = maxExisting + 1 }
+        if next == EphemeralKind.containerOwner || next == 0 { next += 1 }
+        self.nextSessionId = next
+        self.nextContainerCheck = now.monotonic + config.containerCheckInterval
+        if let digest = config.superDigest, digest.hasPrefix("super:") { superId = digest }
+        for (id, record) in state.sessions {
+            live[id] = LiveSession(connection: nil, timeout: record.timeout)
+            expiry.touch(id, timeout: Int64(record.timeout), now: now.monotonic)
+        }
+    }
+
+    // MARK: Read-only views for the shell (4lw, metrics)
+
+    public var sessionCount: Int { live.count }
+    public var connectionCount: Int { connections.count }
+    public var lastZxid: Int64 { state.lastZxid }
+    public func session(of connection: ConnectionID) -> Int64? { connections[connection]?.sessionId }
+    public func negotiatedTimeout(of session: Int64) -> Int32? { live[session]?.timeout }
+    /// When the next tick has work (session bucket or container check), in monotonic ms.
+    public var nextDeadline: Int64 { min(expiry.nextExpirationTime, nextContainerCheck) }
+    public var sessionIds: [Int64] { Array(live.keys) }
+
+    // MARK: Connections
+
+    public mutating func connectionOpened(_ id: ConnectionID, remoteAddress: String) {
+        connections[id] = ConnectionState(sessionId: nil, authInfo: [Id(scheme: "ip", id: remoteAddress)], remoteAddress: remoteAddress)
+    }
+
+    /// The connection is gone (closed by either side). Its session lives on until it expires.
+    public mutating func connectionClosed(_ id: ConnectionID) {
+        guard let c = connections.removeValue(forKey: id) else { return }
+        if let s = c.sessionId {
+            watches.removeAll(watcher: s)
+            if live[s]?.connection == id { live[s]?.connection = nil }
+        }
+    }
+
+    /// The handshake. `password` is 16 fresh random bytes from the shell, used if a new session is created.
+    public mutating func connect(
+        _ id: ConnectionID, request: ConnectRequest, password: [UInt8], now: CoreTime, into actions: inout [CoreAction]
+    ) {
+        guard let conn = connections[id] else { return }
+        if conn.sessionId != nil {
+            actions.append(.close(id, reason: .duplicateHandshake))
+            return
+        }
+        if request.lastZxidSeen > state.lastZxid {
+            actions.append(.close(id, reason: .zxidAhead))
+            return
+        }
+        let timeout = min(max(request.timeOut, config.minSessionTimeout), config.maxSessionTimeout)
+        let readOnlyReply: Bool? = request.readOnly == nil ? nil : false
+        if request.sessionId == 0 {
+            let sid = nextSessionId
+            nextSessionId += 1
+            if nextSessionId == EphemeralKind.containerOwner { nextSessionId += 1 }
+            let txn = Transaction.createSession(sessionId: sid, timeout: timeout, password: password)
+            commit(txn, sessionId: sid, cxid: 0, now: now, into: &actions)
+            live[sid] = LiveSession(connection: id, timeout: timeout)
+            expiry.touch(sid, timeout: Int64(timeout), now: now.monotonic)
+            connections[id]?.sessionId = sid
+            actions.append(.send(id, .connectResponse(ConnectResponse(
+                protocolVersion: 0, timeOut: timeout, sessionId: sid, passwd: password, readOnly: readOnlyReply))))
+            return
+        }
+        let sid = request.sessionId
+        guard let record = state.sessions[sid], live[sid] != nil, record.password == request.passwd else {
+            actions.append(.send(id, .connectResponse(ConnectResponse(
+                protocolVersion: 0, timeOut: 0, sessionId: 0, passwd: [UInt8](repeating: 0, count: 16),
+                readOnly: readOnlyReply))))
+            actions.append(.close(id, reason: .invalidSession))
+            return
+        }
+        if let old = live[sid]?.connection, old != id {
+            connectionClosed(old)
+            actions.append(.close(old, reason: .reconnectedElsewhere))
+        }
+        live[sid]?.connection = id
+        live[sid]?.timeout = timeout
+        expiry.touch(sid, timeout: Int64(timeout), now: now.monotonic)
+        connections[id]?.sessionId = sid
+        actions.append(.send(id, .connectResponse(ConnectResponse(
+            protocolVersion: 0, timeOut: timeout, sessionId: sid, passwd: record.password, readOnly: readOnlyReply))))
+    }
+
+    // MARK: Requests
+
+    /// One request frame from an established connection.
+    public mutating func receive(
+        _ id: ConnectionID, xid: Int32, request: ZooKeeperRequest, now: CoreTime, into actions: inout [CoreAction]
+    ) {
+        guard let conn = connections[id], let sid = conn.sessionId else {
+            actions.append(.close(id, reason: .requestBeforeHandshake))
+            return
+        }
+        guard let session = live[sid] else {
+            reply(id, xid, .sessionExpired, .empty, into: &actions)
+            actions.append(.close(id, reason: .sessionExpired))
+            return
+        }
+        expiry.touch(sid, timeout: Int64(session.timeout), now: now.monotonic)
+        let who = Requester(sessionId: sid, authInfo: conn.authInfo)
+
+        switch request {
+        case .ping:
+            reply(id, xid, .ok, .empty, into: &actions)
+        case .closeSession:
+            closeSession(sid, cxid: xid, now: now, reason: .closeSession, into: &actions)
+            reply(id, xid, .ok, .empty, into: &actions)
+            actions.append(.close(id, reason: .closeSession))
+        case .create, .create2, .createContainer, .createTTL, .delete, .setData, .setACL:
+            var overlay = Overlay()
+            do {
+                let txn = try preparer.prepare(request, by: who, overlay: &overlay)
+                let result = commit(txn, sessionId: sid, cxid: xid, now: now, into: &actions)
+                reply(id, xid, .ok, Self.response(to: request, result: result), zxid: state.lastZxid, into: &actions)
+            } catch {
+                reply(id, xid, error, .empty, into: &actions)
+            }
+        case .check(let r):
+            // A check outside a multi (ZooKeeper 3.9 accepts it as a read of the version).
+            var overlay = Overlay()
+            do {
+                _ = try preparer.prepare(request, by: who, overlay: &overlay)
+                reply(id, xid, .ok, .setData(SetDataResponse(stat: state.tree.node(at: r.path)?.stat ?? .zero)), into: &actions)
+            } catch {
+                reply(id, xid, error, .empty, into: &actions)
+            }
+        case .multi(let ops):
+            multi(ops, id: id, xid: xid, who: who, now: now, into: &actions)
+        case .multiRead(let ops):
+            let results = ops.map { op -> MultiResult in
+                let (err, response) = read(op, id: id, who: who, sid: sid)
+                return err == .ok ? .success(op.opCode, response) : .error(err)
+            }
+            reply(id, xid, .ok, .multi(results), into: &actions)
+        case .sync(let r):
+            reply(id, xid, .ok, .sync(SyncResponse(path: r.path)), into: &actions)
+        case .auth(let packet):
+            auth(packet, id: id, xid: xid, into: &actions)
+        case .setWatches(let w):
+            setWatches(
+                relativeZxid: w.relativeZxid, data: w.dataWatches, exist: w.existWatches, child: w.childWatches,
+                persistent: [], recursive: [], sid: sid, id: id, into: &actions)
+            reply(id, xid, .ok, .empty, into: &actions)
+        case .setWatches2(let w):
+            setWatches(
+                relativeZxid: w.relativeZxid, data: w.dataWatches, exist: w.existWatches, child: w.childWatches,
+                persistent: w.persistentWatches, recursive: w.persistentRecursiveWatches, sid: sid, id: id,
+                into: &actions)
+            reply(id, xid, .ok, .empty, into: &actions)
+        case .addWatch(let r):
+            guard let mode = AddWatchMode(rawValue: r.mode) else {
+                reply(id, xid, .badArguments, .empty, into: &actions)
+                return
+            }
+            watches.addPersistent(path: r.path, watcher: sid, recursive: mode == .persistentRecursive)
+            reply(id, xid, .ok, .addWatch, into: &actions)
+        case .checkWatches(let r):
+            let type = WatcherType(rawValue: r.type) ?? .any
+            let has = watches.contains(path: r.path, watcher: sid, type: type)
+            reply(id, xid, has ? .ok : .noWatcher, .empty, into: &actions)
+        case .removeWatches(let r):
+            let type = WatcherType(rawValue: r.type) ?? .any
+            let removed = watches.remove(path: r.path, watcher: sid, type: type)
+            reply(id, xid, removed ? .ok : .noWatcher, .empty, into: &actions)
+        case .reconfig:
+            reply(id, xid, .reconfigDisabled, .empty, into: &actions)
+        case .whoAmI:
+            let infos = conn.authInfo.map { auth -> ClientInfo in
+                let user = auth.scheme == "digest" ? String(auth.id.split(separator: ":", maxSplits: 1).first ?? "") : auth.id
+                return ClientInfo(authScheme: auth.scheme, user: user)
+            }
+            reply(id, xid, .ok, .whoAmI(WhoAmIResponse(clientInfo: infos)), into: &actions)
+        case .getEphemerals(let r):
+            let mine = state.tree.ephemerals[sid] ?? []
+            let prefix = r.prefixPath
+            let trimmed = prefix.trimmingCharacters()
+            let list = mine.filter { trimmed.isEmpty || $0.hasPrefix(prefix) }.sorted()
+            reply(id, xid, .ok, .getEphemerals(GetEphemeralsResponse(ephemerals: list)), into: &actions)
+        default:
+            let (err, response) = read(request, id: id, who: who, sid: sid)
+            reply(id, xid, err, response, into: &actions)
+        }
+    }
+
+    /// Reads: exists, getData, getChildren, getChildren2, getACL, getAllChildrenNumber.
+    private mutating func read(_ request: ZooKeeperRequest, id: ConnectionID, who: Requester, sid: Int64) -> (ErrorCode, ZooKeeperResponse) {
+        let tree = state.tree
+        switch request {
+        case .exists(let r):
+            if r.path.utf8.contains(0) { return (.badArguments, .empty) }
+            if r.watch { watches.add(.data, path: r.path, watcher: sid) }
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            return (.ok, .exists(ExistsResponse(stat: n.stat)))
+        case .getData(let r):
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            if r.watch { watches.add(.data, path: r.path, watcher: sid) }
+            return (.ok, .getData(GetDataResponse(data: n.data, stat: n.stat)))
+        case .getChildren(let r):
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            if r.watch { watches.add(.child, path: r.path, watcher: sid) }
+            return (.ok, .getChildren(GetChildrenResponse(children: Array(n.children))))
+        case .getChildren2(let r):
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            if r.watch { watches.add(.child, path: r.path, watcher: sid) }
+            return (.ok, .getChildren2(GetChildren2Response(children: Array(n.children), stat: n.stat)))
+        case .getACL(let r):
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            let acl = tree.acl(of: n)
+            if ACLs.isAllowed(acl, perm: .admin, authInfo: who.authInfo) {
+                return (.ok, .getACL(GetACLResponse(acl: acl, stat: n.stat)))
+            }
+            guard ACLs.isAllowed(acl, perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            return (.ok, .getACL(GetACLResponse(acl: ACLs.hidingSecrets(acl), stat: n.stat)))
+        case .getAllChildrenNumber(let r):
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            return (.ok, .getAllChildrenNumber(GetAllChildrenNumberResponse(totalNumber: Int32(tree.descendantCount(of: r.path)))))
+        default:
+            return (.unimplemented, .empty)
+        }
+    }
+
+    private var preparer: RequestPreparer { RequestPreparer(tree: state.tree, config: config) }
+
+    private mutating func multi(
+        _ ops: [ZooKeeperRequest], id: ConnectionID, xid: Int32, who: Requester, now: CoreTime,
+        into actions: inout [CoreAction]
+    ) {
+        var overlay = Overlay()
+        var txns: [Transaction] = []
+        var failure: (index: Int, code: ErrorCode)?
+        let p = preparer
+        for (i, op) in ops.enumerated() {
+            do {
+                txns.append(try p.prepare(op, by: who, overlay: &overlay))
+            } catch {
+                failure = (i, error)
+                break
+            }
+        }
+        if let failure {
+            let results: [MultiResult] = ops.indices.map { i in
+                i < failure.index ? .error(.ok) : i == failure.index ? .error(failure.code) : .error(.runtimeInconsistency)
+            }
+            reply(id, xid, .ok, .multi(results), into: &actions)
+            return
+        }
+        if ops.isEmpty {
+            reply(id, xid, .ok, .multi([]), into: &actions)
+            return
+        }
+        let result = commit(.multi(txns), sessionId: who.sessionId, cxid: xid, now: now, into: &actions)
+        guard case .multi(let subResults) = result else { return }
+        let results: [MultiResult] = zip(ops, subResults).map { op, r in .success(op.opCode, Self.response(to: op, result: r)) }
+        reply(id, xid, .ok, .multi(results), zxid: state.lastZxid, into: &actions)
+    }
+
+    private static func response(to request: ZooKeeperRequest, result: ApplyResult) -> ZooKeeperResponse {
+        switch (request, result) {
+        case (.create, .created(let path, _)): return .create(CreateResponse(path: path))
+        case (.create2, .created(let path, let stat)), (.createContainer, .created(let path, let stat)),
+            (.createTTL, .created(let path, let stat)):
+            return .create2(Create2Response(path: path, stat: stat))
+        case (.setData, .stat(let stat)): return .setData(SetDataResponse(stat: stat))
+        case (.setACL, .stat(let stat)): return .setACL(SetACLResponse(stat: stat))
+        default: return .empty
+        }
+    }
+
+    // MARK: Auth and watches
+
+    private mutating func auth(_ packet: AuthPacket, id: ConnectionID, xid: Int32, into actions: inout [CoreAction]) {
+        switch packet.scheme {
+        case "digest":
+            let digest = ACLs.digest(userAndPassword: String(decoding: packet.auth, as: UTF8.self))
+            var ids = connections[id]?.authInfo ?? []
+            if let superId, digest == superId, !ids.contains(Id(scheme: "super", id: "")) {
+                ids.append(Id(scheme: "super", id: ""))
+            }
+            let newId = Id(scheme: "digest", id: digest)
+            if !ids.contains(newId) { ids.append(newId) }
+            connections[id]?.authInfo = ids
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty)))
+        case "ip":
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty)))
+        default:
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .authFailed, response: .empty)))
+            actions.append(.close(id, reason: .authFailed))
+        }
+    }
+
+    private mutating func setWatches(
+        relativeZxid: Int64, data: [String], exist: [String], child: [String], persistent: [String],
+        recursive: [String], sid: Int64, id: ConnectionID, into actions: inout [CoreAction]
+    ) {
+        let tree = state.tree
+        func event(_ type: EventType, _ path: String) {
+            actions.append(.send(id, .notification(zxid: -1, WatcherEvent(type: type.rawValue, state: KeeperState.syncConnected.rawValue, path: path))))
+        }
+        for path in data {
+            if let n = tree.node(at: path) {
+                if n.mzxid > relativeZxid { event(.nodeDataChanged, path) } else { watches.add(.data, path: path, watcher: sid) }
+            } else {
+                event(.nodeDeleted, path)
+            }
+        }
+        for path in exist {
+            if tree.node(at: path) != nil { event(.nodeCreated, path) } else { watches.add(.data, path: path, watcher: sid) }
+        }
+        for path in child {
+            if let n = tree.node(at: path) {
+                if n.pzxid > relativeZxid { event(.nodeChildrenChanged, path) } else { watches.add(.child, path: path, watcher: sid) }
+            } else {
+                event(.nodeDeleted, path)
+            }
+        }
+        for path in persistent { watches.addPersistent(path: path, watcher: sid, recursive: false) }
+        for path in recursive { watches.addPersistent(path: path, watcher: sid, recursive: true) }
+    }
+
+    // MARK: Commit
+
+    /// Assigns the next zxid, logs, applies, and sends the watch events the change fires.
+    @discardableResult
+    private mutating func commit(
+        _ txn: Transaction, sessionId: Int64, cxid: Int32, now: CoreTime, into actions: inout [CoreAction]
+    ) -> ApplyResult {
+        let header = TransactionHeader(zxid: state.lastZxid + 1, time: now.wall, sessionId: sessionId, cxid: cxid)
+        let logged = LoggedTransaction(header: header, transaction: txn)
+        actions.append(.log(logged))
+        var triggers: [WatchTrigger] = []
+        let result = state.apply(logged, triggers: &triggers)
+        if !triggers.isEmpty {
+            var deliveries: [WatchDelivery] = []
+            for t in triggers { watches.fire(t, into: &deliveries) }
+            for d in deliveries {
+                guard let conn = live[d.watcher]?.connection else { continue }
+                actions.append(.send(conn, .notification(zxid: header.zxid, WatcherEvent(
+                    type: d.type.rawValue, state: KeeperState.syncConnected.rawValue, path: d.path))))
+            }
+        }
+        return result
+    }
+
+    private mutating func reply(
+        _ id: ConnectionID, _ xid: Int32, _ err: ErrorCode, _ response: ZooKeeperResponse, zxid: Int64? = nil,
+        into actions: inout [CoreAction]
+    ) {
+        actions.append(.send(id, .reply(xid: xid, zxid: zxid ?? state.lastZxid, err: err, response: response)))
+    }
+
+    private mutating func closeSession(_ sid: Int64, cxid: Int32, now: CoreTime, reason: CloseReason, into actions: inout [CoreAction]) {
+        guard live.removeValue(forKey: sid) != nil else { return }
+        expiry.remove(sid)
+        commit(.closeSession(sessionId: sid), sessionId: sid, cxid: cxid, now: now, into: &actions)
+        watches.removeAll(watcher: sid)
+    }
+
+    // MARK: Time
+
+    /// Expires sessions whose deadline has passed, and reaps empty containers and expired TTL nodes.
+    public mutating func tick(now: CoreTime, into actions: inout [CoreAction]) {
+        for sid in expiry.expire(now: now.monotonic).sorted() {
+            let conn = live[sid]?.connection
+            closeSession(sid, cxid: 0, now: now, reason: .sessionExpired, into: &actions)
+            if let conn {
+                connectionClosed(conn)
+                actions.append(.close(conn, reason: .sessionExpired))
+            }
+        }
+        if now.monotonic >= nextContainerCheck {
+            nextContainerCheck = now.monotonic + config.containerCheckInterval
+            reap(now: now, into: &actions)
+        }
+    }
+
+    private mutating func reap(now: CoreTime, into actions: inout [CoreAction]) {
+        let tree = state.tree
+        var candidates: [String] = []
+        for path in tree.containers {
+            if let n = tree.node(at: path), n.children.isEmpty, n.storedCversion > 0 { candidates.append(path) }
+        }
+        for path in tree.ttls {
+            if let n = tree.node(at: path), n.children.isEmpty, case .ttl(let ttl) = n.kind, ttl != 0,
+                now.wall - n.mtime > ttl
+            {
+                candidates.append(path)
+            }
+        }
+        let limit = max(1, config.containerMaxPerMinute * Int(config.containerCheckInterval) / 60_000)
+        for path in candidates.sorted().prefix(limit) {
+            if let txn = preparer.prepareReap(path) {
+                commit(txn, sessionId: 0, cxid: 0, now: now, into: &actions)
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> Substring {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return s
+    }
+}

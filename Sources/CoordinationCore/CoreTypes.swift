@@ -1,0 +1,75 @@
+import ZooKeeperWire
+
+/// A client connection, numbered by the shell.
+public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var raw: UInt64
+    public init(_ raw: UInt64) { self.raw = raw }
+    public static func < (a: ConnectionID, b: ConnectionID) -> Bool { a.raw < b.raw }
+    public var description: String { "conn-\(raw)" }
+}
+
+/// The time an input happens at: wall-clock milliseconds (stored in ctime/mtime) and a monotonic clock in
+/// milliseconds (for session expiry). The core never reads a clock.
+public struct CoreTime: Sendable, Equatable {
+    public var wall: Int64
+    public var monotonic: Int64
+    public init(wall: Int64, monotonic: Int64) {
+        self.wall = wall
+        self.monotonic = monotonic
+    }
+}
+
+/// Settings the core needs (a subset of zoo.cfg).
+public struct CoreConfiguration: Sendable, Equatable {
+    public var tickTime: Int32
+    public var minSessionTimeout: Int32
+    public var maxSessionTimeout: Int32
+    /// `super:base64digest` from DigestAuthenticationProvider.superDigest.
+    public var superDigest: String?
+    /// TTL nodes (zookeeper.extendedTypesEnabled).
+    public var extendedTypesEnabled: Bool
+    public var containerCheckInterval: Int64
+    public var containerMaxPerMinute: Int
+
+    public init(
+        tickTime: Int32 = 2000, minSessionTimeout: Int32? = nil, maxSessionTimeout: Int32? = nil,
+        superDigest: String? = nil, extendedTypesEnabled: Bool = false, containerCheckInterval: Int64 = 60_000,
+        containerMaxPerMinute: Int = 10_000
+    ) {
+        self.tickTime = tickTime
+        self.minSessionTimeout = minSessionTimeout ?? tickTime * 2
+        self.maxSessionTimeout = maxSessionTimeout ?? tickTime * 20
+        self.superDigest = superDigest
+        self.extendedTypesEnabled = extendedTypesEnabled
+        self.containerCheckInterval = containerCheckInterval
+        self.containerMaxPerMinute = containerMaxPerMinute
+    }
+}
+
+/// A frame the shell must send to a connection.
+public enum OutboundFrame: Sendable, Equatable {
+    case connectResponse(ConnectResponse)
+    case reply(xid: Int32, zxid: Int64, err: ErrorCode, response: ZooKeeperResponse)
+    case notification(zxid: Int64, WatcherEvent)
+}
+
+/// What the core asks the shell to do, in order. Sends that follow a `.log` must not leave before that
+/// transaction is durable (the shell holds them until the log has synced it).
+public enum CoreAction: Sendable, Equatable {
+    case log(LoggedTransaction)
+    case send(ConnectionID, OutboundFrame)
+    /// Close the connection once what was queued for it before has been sent.
+    case close(ConnectionID, reason: CloseReason)
+}
+
+public enum CloseReason: String, Sendable, Equatable {
+    case closeSession = "close session"
+    case sessionExpired = "session expired"
+    case invalidSession = "invalid session or password"
+    case reconnectedElsewhere = "session reconnected on another connection"
+    case zxidAhead = "client has seen a newer zxid than the server"
+    case requestBeforeHandshake = "request before handshake"
+    case authFailed = "authentication failed"
+    case unimplemented = "unimplemented request"
+    case duplicateHandshake = "second handshake on one connection"
+}
