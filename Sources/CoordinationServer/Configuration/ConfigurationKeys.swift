@@ -1,0 +1,341 @@
+/// A key's value that cannot be used; becomes a ``ConfigurationError`` once the source is known.
+struct InvalidSetting: Error, Equatable {
+    var reason: ConfigurationError.Reason
+}
+
+/// The zoo.cfg keys zooreg understands, how their values are read and checked, and the keys it rejects with
+/// an explanation.
+enum ConfigurationKeys {
+    /// Every key ``ServerConfiguration/parse(contents:fileName:overrides:)`` accepts.
+    static let accepted: [String] = [
+        "dataDir", "dataLogDir",
+        "clientPort", "clientPortAddress", "clientPortListenBacklog", "maxClientCnxns",
+        "tickTime", "minSessionTimeout", "maxSessionTimeout",
+        "autopurge.snapRetainCount", "autopurge.purgeInterval",
+        "4lw.commands.whitelist", "jute.maxbuffer", "globalOutstandingLimit",
+        "snapCount", "preAllocSize", "forceSync", "syncEnabled",
+        "DigestAuthenticationProvider.superDigest", "extendedTypesEnabled",
+        "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "znode.container.maxNeverUsedIntervalMs",
+        "admin.enableServer", "admin.serverPort",
+        "metricsProvider.className", "metricsProvider.httpHost", "metricsProvider.httpPort",
+        "metricsProvider.exportJvmInfo",
+        "standaloneEnabled", "reconfigEnabled", "initLimit", "syncLimit",
+    ]
+
+    private static let quorumOnly =
+        "quorum mode is not supported; zooreg is a standalone server (remove the quorum settings)"
+
+    /// Real ZooKeeper keys whose feature zooreg does not have, with what to tell the operator.
+    static func unsupportedExplanation(for key: String) -> String? {
+        if key.hasPrefix("server.") || key.hasPrefix("group.") || key.hasPrefix("weight.") {
+            return "quorum mode is not supported; zooreg is a standalone server (remove the server.N lines)"
+        }
+        if key.hasPrefix("authProvider.") {
+            return "authentication providers cannot be loaded; digest, ip and world are built in"
+        }
+        if key.hasPrefix("quorum.") || key.hasPrefix("multiAddress.") || key.hasPrefix("ssl.") {
+            return quorumOnly
+        }
+        switch key {
+        case "dynamicConfigFile", "peerType", "electionAlg", "electionPort", "quorumListenOnAllIPs",
+            "observerMasterPort", "connectToLearnerMasterLimit", "sslQuorum", "sslQuorumReloadCertFiles",
+            "portUnification", "oraclePath":
+            return quorumOnly
+        case "secureClientPort", "secureClientPortAddress", "client.secure":
+            return "TLS client connections are not supported; use clientPort"
+        case "localSessionsEnabled", "localSessionsUpgradingEnabled":
+            return "local sessions are not supported; every session is global"
+        case "serverCnxnFactory":
+            return "zooreg has its own network layer (SwiftNIO); remove this key"
+        default:
+            return nil
+        }
+    }
+
+    /// Reads one key's value into the configuration. `notes` collects warnings prefixed with `location`.
+    static func assign(
+        key: String,
+        value: String,
+        to configuration: inout ServerConfiguration,
+        notes: inout [String],
+        location: ConfigurationError.Source
+    ) throws(InvalidSetting) {
+        switch key {
+        case "dataDir":
+            configuration.dataDir = try path(key, value)
+        case "dataLogDir":
+            configuration.dataLogDir = try path(key, value)
+        case "clientPort":
+            configuration.clientPort = try port(key, value)
+        case "clientPortAddress":
+            configuration.clientPortAddress = try host(key, value)
+        case "clientPortListenBacklog":
+            configuration.clientPortListenBacklog = try int(key, value, atLeast: -1)
+        case "maxClientCnxns":
+            configuration.maxClientCnxns = try int(key, value, atLeast: 0, expected: "0 (unlimited) or more")
+        case "tickTime":
+            configuration.tickTime = try int(key, value, atLeast: 1, expected: "a positive number of milliseconds")
+        case "minSessionTimeout":
+            configuration.minSessionTimeout = try sessionTimeout(key, value)
+        case "maxSessionTimeout":
+            configuration.maxSessionTimeout = try sessionTimeout(key, value)
+        case "autopurge.snapRetainCount":
+            let count = try int(key, value)
+            if count < 3 {
+                notes.append("\(location): autopurge.snapRetainCount=\(count) is below the minimum 3; using 3")
+            }
+            configuration.autopurgeSnapRetainCount = max(count, 3)
+        case "autopurge.purgeInterval":
+            configuration.autopurgePurgeIntervalHours = try int(
+                key, value, atLeast: 0, expected: "a number of hours, 0 to disable autopurge")
+        case "4lw.commands.whitelist":
+            configuration.fourLetterWordWhitelist = try whitelist(key, value)
+        case "jute.maxbuffer":
+            configuration.juteMaxBuffer = try juteMaxBuffer(key, value)
+        case "globalOutstandingLimit":
+            configuration.globalOutstandingLimit = try int(key, value, atLeast: 1)
+        case "snapCount":
+            let count = try int(key, value)
+            if count < 2 {
+                notes.append("\(location): snapCount=\(count) is below the minimum 2; using 2")
+            }
+            configuration.snapCount = max(count, 2)
+        case "preAllocSize":
+            configuration.preAllocSizeKB = try int(
+                key, value, atLeast: 1, expected: "a positive size in KiB", bits: 64)
+        case "forceSync":
+            configuration.forceSync = try yesNo(key, value)
+        case "syncEnabled":
+            configuration.syncEnabled = try bool(key, value)
+        case "DigestAuthenticationProvider.superDigest":
+            configuration.superDigest = try superDigest(key, value)
+        case "extendedTypesEnabled":
+            configuration.extendedTypesEnabled = try bool(key, value)
+        case "znode.container.checkIntervalMs":
+            configuration.containerCheckIntervalMs = try int(
+                key, value, atLeast: 1, expected: "a positive number of milliseconds")
+        case "znode.container.maxPerMinute":
+            configuration.containerMaxPerMinute = try int(key, value, atLeast: 1)
+        case "znode.container.maxNeverUsedIntervalMs":
+            configuration.containerMaxNeverUsedIntervalMs = try int(
+                key, value, atLeast: 0, expected: "milliseconds, 0 to never delete unused containers", bits: 64)
+        case "admin.enableServer":
+            if try bool(key, value) {
+                notes.append("\(location): admin.enableServer has no effect: zooreg has no AdminServer")
+            }
+        case "admin.serverPort":
+            _ = try port(key, value)
+            notes.append("\(location): admin.serverPort has no effect: zooreg has no AdminServer")
+        case "metricsProvider.className":
+            configuration.metricsProviderClassName = value
+        case "metricsProvider.httpHost":
+            configuration.metricsHTTPHost = try host(key, value)
+        case "metricsProvider.httpPort":
+            configuration.metricsHTTPPort = try port(key, value, zeroMeans: "0 to disable the endpoint")
+        case "metricsProvider.exportJvmInfo":
+            _ = try bool(key, value)
+        case "standaloneEnabled":
+            configuration.standaloneEnabled = try bool(key, value)
+        case "reconfigEnabled":
+            configuration.reconfigEnabled = try bool(key, value)
+        case "initLimit":
+            configuration.initLimit = try int(key, value, atLeast: 0)
+        case "syncLimit":
+            configuration.syncLimit = try int(key, value, atLeast: 0)
+        default:
+            if let explanation = unsupportedExplanation(for: key) {
+                throw InvalidSetting(reason: .unsupportedKey(key, explanation: explanation))
+            }
+            throw InvalidSetting(reason: .unknownKey(key))
+        }
+    }
+
+    /// Checks that involve several keys. Returns the problem and the keys involved.
+    static func crossCheck(
+        _ configuration: ServerConfiguration
+    ) -> (reason: ConfigurationError.Reason, keys: [String])? {
+        let minimum = configuration.minSessionTimeout ?? 2 * configuration.tickTime
+        let maximum = configuration.maxSessionTimeout ?? 20 * configuration.tickTime
+        if minimum > maximum {
+            return (
+                .inconsistent(
+                    "minSessionTimeout (\(minimum) ms) must not be larger than maxSessionTimeout (\(maximum) ms)"),
+                ["minSessionTimeout", "maxSessionTimeout", "tickTime"]
+            )
+        }
+        if configuration.clientPort != 0, configuration.clientPort == configuration.metricsHTTPPort {
+            return (
+                .inconsistent(
+                    "clientPort and metricsProvider.httpPort are both \(configuration.clientPort); "
+                        + "give the Prometheus endpoint another port (or 0 to turn it off)"),
+                ["clientPort", "metricsProvider.httpPort"]
+            )
+        }
+        return nil
+    }
+
+    // MARK: Values
+
+    /// Reads an integer the way Java's `Integer.parseInt` (or `Long.parseLong` for 64 bits) does: an optional
+    /// sign and decimal digits, nothing else.
+    static func javaInteger(_ value: String, bits: Int = 32) -> Int? {
+        var digits = Substring(value)
+        var negative = false
+        if let first = digits.first, first == "+" || first == "-" {
+            negative = first == "-"
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let magnitude = UInt64(digits)
+        else { return nil }
+        let limit: UInt64 = (bits == 32 ? UInt64(Int32.max) : UInt64(Int64.max)) + (negative ? 1 : 0)
+        guard magnitude <= limit else { return nil }
+        if negative {
+            return magnitude == UInt64(Int64.max) + 1 ? Int(Int64.min) : -Int(magnitude)
+        }
+        return Int(magnitude)
+    }
+
+    static func int(
+        _ key: String,
+        _ value: String,
+        atLeast lowerBound: Int? = nil,
+        expected: String? = nil,
+        bits: Int = 32
+    ) throws(InvalidSetting) -> Int {
+        let description = expected ?? (lowerBound.map { "an integer of at least \($0)" } ?? "an integer")
+        guard let number = javaInteger(value, bits: bits) else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: description))
+        }
+        if let lowerBound, number < lowerBound {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: description))
+        }
+        return number
+    }
+
+    static func port(_ key: String, _ value: String, zeroMeans: String = "0 for any free port")
+        throws(InvalidSetting) -> Int
+    {
+        let expected = "a port number from 0 to 65535 (\(zeroMeans))"
+        guard let number = javaInteger(value), (0...65535).contains(number) else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+        }
+        return number
+    }
+
+    static func checkPort(_ key: String, _ number: Int) throws(InvalidSetting) {
+        guard (0...65535).contains(number) else {
+            throw InvalidSetting(
+                reason: .invalidValue(key: key, value: String(number), expected: "a port number from 0 to 65535"))
+        }
+    }
+
+    static func checkAtLeast(_ key: String, _ number: Int, _ lowerBound: Int) throws(InvalidSetting) {
+        guard number >= lowerBound else {
+            throw InvalidSetting(
+                reason: .invalidValue(key: key, value: String(number), expected: "an integer of at least \(lowerBound)"))
+        }
+    }
+
+    /// -1 means "the default" in ZooKeeper; anything else must be positive.
+    static func sessionTimeout(_ key: String, _ value: String) throws(InvalidSetting) -> Int? {
+        let number = try int(key, value, atLeast: -1, expected: "a positive number of milliseconds")
+        if number == -1 { return nil }
+        guard number > 0 else {
+            throw InvalidSetting(
+                reason: .invalidValue(key: key, value: value, expected: "a positive number of milliseconds"))
+        }
+        return number
+    }
+
+    static func path(_ key: String, _ value: String) throws(InvalidSetting) -> String {
+        guard !value.isEmpty else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a directory path"))
+        }
+        return value
+    }
+
+    static func host(_ key: String, _ value: String) throws(InvalidSetting) -> String {
+        guard !value.isEmpty, !value.contains(where: { $0.isWhitespace }) else {
+            throw InvalidSetting(
+                reason: .invalidValue(key: key, value: value, expected: "an IP address or host name"))
+        }
+        return value
+    }
+
+    /// `true` or `false`, in any case, as ZooKeeper's `parseBoolean` accepts.
+    static func bool(_ key: String, _ value: String) throws(InvalidSetting) -> Bool {
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "true or false"))
+        }
+    }
+
+    /// `yes`/`no` (ZooKeeper's spelling for forceSync), or `true`/`false`.
+    static func yesNo(_ key: String, _ value: String) throws(InvalidSetting) -> Bool {
+        switch value.lowercased() {
+        case "yes", "true": return true
+        case "no", "false": return false
+        default: throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "yes or no"))
+        }
+    }
+
+    /// A comma-separated list of four-letter words, or `*` for all of them, as ZooKeeper reads it.
+    static func whitelist(_ key: String, _ value: String) throws(InvalidSetting) -> Set<FourLetterWord> {
+        do {
+            return try FourLetterWord.parseWhitelist(value)
+        } catch {
+            throw InvalidSetting(
+                reason: .invalidValue(
+                    key: key,
+                    value: error.word,
+                    expected: "a comma-separated list of "
+                        + FourLetterWord.allCases.map(\.rawValue).joined(separator: ", ") + ", or *"
+                ))
+        }
+    }
+
+    /// Java's `Integer.decode`: an optional sign, then `0x`, `0X` or `#` for hexadecimal, a leading `0` for
+    /// octal, else decimal. Must be positive.
+    static func juteMaxBuffer(_ key: String, _ value: String) throws(InvalidSetting) -> Int {
+        let expected = "a positive number of bytes (decimal, or hexadecimal with 0x)"
+        var text = Substring(value)
+        var negative = false
+        if let first = text.first, first == "+" || first == "-" {
+            negative = first == "-"
+            text = text.dropFirst()
+        }
+        var radix = 10
+        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            radix = 16
+            text = text.dropFirst(2)
+        } else if text.hasPrefix("#") {
+            radix = 16
+            text = text.dropFirst()
+        } else if text.hasPrefix("0"), text.count > 1 {
+            radix = 8
+            text = text.dropFirst()
+        }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isHexDigit }),
+            let magnitude = Int32(text, radix: radix), !negative, magnitude > 0
+        else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+        }
+        return Int(magnitude)
+    }
+
+    /// `user:base64digest`, the form `DigestAuthenticationProvider.generateDigest` prints.
+    static func superDigest(_ key: String, _ value: String) throws(InvalidSetting) -> String {
+        let expected = "user:base64digest, e.g. super:<base64 of sha1(\"super:password\")>"
+        guard let colon = value.firstIndex(of: ":") else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+        }
+        let user = value[..<colon]
+        let digest = value[value.index(after: colon)...]
+        let base64 = digest.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+/=".contains($0)) }
+        guard !user.isEmpty, !digest.isEmpty, base64, digest.count % 4 == 0 else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+        }
+        return value
+    }
+}

@@ -1,0 +1,164 @@
+/// Everything the standalone server is configured with, read from a zoo.cfg-compatible file
+/// (``parse(contents:fileName:overrides:)``, ``load(contentsOf:overrides:currentDirectory:)``), from
+/// command-line flags (``Overrides``), or both.
+///
+/// Defaults are Apache ZooKeeper 3.8's defaults for a key that is absent from zoo.cfg, except where a property
+/// says otherwise. Times are in milliseconds unless the name says otherwise, as in zoo.cfg.
+///
+/// ``embedded`` holds the defaults of `zooreg serve` run without a configuration file: it binds to 127.0.0.1
+/// and keeps its data in `./data`.
+public struct ServerConfiguration: Sendable, Equatable {
+    // MARK: Storage
+
+    /// `dataDir`: where snapshots are kept, and the transaction log too unless ``dataLogDir`` is set. Required.
+    /// A relative path is resolved against the process's working directory, as ZooKeeper does
+    /// (see ``resolvingRelativePaths(against:)``).
+    public var dataDir: String
+
+    /// `dataLogDir`: where the transaction log is kept; `nil` means ``dataDir``. See ``transactionLogDir``.
+    public var dataLogDir: String?
+
+    /// The directory of the transaction log: ``dataLogDir`` if set, else ``dataDir``.
+    public var transactionLogDir: String { dataLogDir ?? dataDir }
+
+    // MARK: Client connections
+
+    /// `clientPort` (default 2181). 0 asks the system for a free port (in ZooKeeper 0 means "no plaintext port").
+    public var clientPort: Int = 2181
+
+    /// `clientPortAddress` (default `0.0.0.0`, all IPv4 interfaces, as in ZooKeeper).
+    /// ``embedded`` uses `127.0.0.1`.
+    public var clientPortAddress: String = "0.0.0.0"
+
+    /// `clientPortListenBacklog` (default -1: the system's default backlog).
+    public var clientPortListenBacklog: Int = -1
+
+    /// `maxClientCnxns`: connections allowed from one IP address (default 60; 0 = unlimited).
+    public var maxClientCnxns: Int = 60
+
+    /// `jute.maxbuffer`: the largest frame accepted, in bytes (default 0xfffff). ZooKeeper reads this as the
+    /// `jute.maxbuffer` system property; zooreg accepts it as a key (decimal or `0x` hexadecimal).
+    public var juteMaxBuffer: Int = 0xfffff
+
+    /// `globalOutstandingLimit`: requests queued in the server before it stops reading from clients
+    /// (default 1000).
+    public var globalOutstandingLimit: Int = 1000
+
+    // MARK: Time and sessions
+
+    /// `tickTime`: the basic time unit, in ms (default 3000 as in ZooKeeper when the key is absent; the sample
+    /// zoo.cfg and ``embedded`` use 2000). Session expiry is checked once per tick.
+    public var tickTime: Int = 3000
+
+    /// `minSessionTimeout` in ms; `nil` means 2 × ``tickTime``. See ``sessionTimeoutRange``.
+    public var minSessionTimeout: Int?
+
+    /// `maxSessionTimeout` in ms; `nil` means 20 × ``tickTime``. See ``sessionTimeoutRange``.
+    public var maxSessionTimeout: Int?
+
+    /// The timeout a client asks for is clamped into this range.
+    public var sessionTimeoutRange: ClosedRange<Int> {
+        let lower = minSessionTimeout ?? 2 * tickTime
+        let upper = maxSessionTimeout ?? 20 * tickTime
+        return lower...max(lower, upper)
+    }
+
+    // MARK: Persistence
+
+    /// `snapCount`: transactions logged between two snapshots (default 100000; at least 2). ZooKeeper
+    /// randomises the exact point within the second half of this interval.
+    public var snapCount: Int = 100_000
+
+    /// `preAllocSize`: transaction log files grow by this many KiB at a time (default 65536 = 64 MiB).
+    public var preAllocSizeKB: Int = 65536
+
+    /// `forceSync`: fsync the log before acknowledging writes (default yes). `forceSync=no` trades durability
+    /// for speed, for tests only.
+    public var forceSync: Bool = true
+
+    /// `syncEnabled`: accepted for compatibility; in ZooKeeper it only affects observers, so it has no effect in
+    /// a standalone server.
+    public var syncEnabled: Bool = true
+
+    /// `autopurge.snapRetainCount`: snapshots (and the logs they need) kept by autopurge (default 3; a smaller
+    /// value is raised to 3, as ZooKeeper does).
+    public var autopurgeSnapRetainCount: Int = 3
+
+    /// `autopurge.purgeInterval`: hours between purges (default 0 = autopurge off).
+    public var autopurgePurgeIntervalHours: Int = 0
+
+    // MARK: Features
+
+    /// `4lw.commands.whitelist`: the four-letter words answered (default `srvr` only; `*` = all). `srvr` is
+    /// always answered, as in ZooKeeper (zkServer.sh status depends on it); use ``isEnabled(_:)``.
+    public var fourLetterWordWhitelist: Set<FourLetterWord> = [.srvr]
+
+    /// `DigestAuthenticationProvider.superDigest`: `user:base64(sha1(user:password))` of the superuser, if any.
+    public var superDigest: String?
+
+    /// `extendedTypesEnabled`: allow TTL nodes (default false).
+    public var extendedTypesEnabled: Bool = false
+
+    /// `reconfigEnabled` (default false). Dynamic reconfiguration needs a quorum, which zooreg does not have.
+    public var reconfigEnabled: Bool = false
+
+    /// `standaloneEnabled` (default true): accepted for compatibility; zooreg always runs standalone.
+    public var standaloneEnabled: Bool = true
+
+    /// `znode.container.checkIntervalMs`: how often empty containers and expired TTL nodes are looked for
+    /// (default 60000).
+    public var containerCheckIntervalMs: Int = 60_000
+
+    /// `znode.container.maxPerMinute`: the most containers deleted per minute (default 10000).
+    public var containerMaxPerMinute: Int = 10_000
+
+    /// `znode.container.maxNeverUsedIntervalMs`: delete a container that never had children after this long
+    /// (default 0 = never).
+    public var containerMaxNeverUsedIntervalMs: Int = 0
+
+    // MARK: Metrics
+
+    /// `metricsProvider.className`: accepted and recorded; zooreg always serves its own Prometheus endpoint.
+    public var metricsProviderClassName: String?
+
+    /// `metricsProvider.httpHost`: the address of the Prometheus endpoint (default `0.0.0.0`, as
+    /// ZooKeeper's PrometheusMetricsProvider; ``embedded`` uses `127.0.0.1`).
+    public var metricsHTTPHost: String = "0.0.0.0"
+
+    /// `metricsProvider.httpPort`: the port of the Prometheus endpoint, `GET /metrics` (default 7000, as
+    /// ZooKeeper's PrometheusMetricsProvider; 0 = no endpoint).
+    public var metricsHTTPPort: Int = 7000
+
+    // MARK: Accepted without effect
+
+    /// `initLimit`, `syncLimit`: quorum timing, accepted so stock zoo.cfg files load; no effect standalone.
+    public var initLimit: Int?
+    public var syncLimit: Int?
+
+    /// Things the operator should know that are not errors: values raised to a minimum, keys set twice, keys
+    /// that have no effect (e.g. `admin.serverPort`: zooreg has no AdminServer). Worth logging at startup.
+    public var warnings: [String] = []
+
+    /// A configuration with ZooKeeper's defaults and the given data directory.
+    public init(dataDir: String) {
+        self.dataDir = dataDir
+    }
+
+    /// The defaults of `zooreg serve` without a configuration file: data in `./data`, clients on
+    /// 127.0.0.1:2181, tickTime 2000, metrics on 127.0.0.1:7000.
+    public static var embedded: ServerConfiguration {
+        var configuration = ServerConfiguration(dataDir: "data")
+        configuration.clientPortAddress = "127.0.0.1"
+        configuration.tickTime = 2000
+        configuration.metricsHTTPHost = "127.0.0.1"
+        return configuration
+    }
+
+    /// Whether a four-letter word is answered. `srvr` always is.
+    public func isEnabled(_ word: FourLetterWord) -> Bool {
+        word == .srvr || fourLetterWordWhitelist.contains(word)
+    }
+
+    /// Whether the Prometheus endpoint is on (``metricsHTTPPort`` is not 0).
+    public var metricsEnabled: Bool { metricsHTTPPort != 0 }
+}
