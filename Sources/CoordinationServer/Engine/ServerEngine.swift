@@ -1,0 +1,390 @@
+import CoordinationCore
+import DequeModule
+import Logging
+import NIOCore
+import Persistence
+import ZooKeeperWire
+
+/// The commit loop around the pure core. It lives on ONE event loop (the server's), which is also the loop of
+/// every client channel, so no lock is needed and a request never hops threads: decode → core → log (group
+/// commit on the log thread) → hold the outputs until their transactions are durable → write.
+///
+/// Not Sendable: every method must be called on `loop` (handlers reach it through `NIOLoopBound`).
+final class ServerEngine {
+    struct Connection {
+        let channel: Channel
+        let remoteAddress: String
+        let remotePort: Int
+        let openedAt: Int64
+        var out: ByteBuffer
+        var dirty = false
+        var closeAfterFlush = false
+        var received: Int64 = 0
+        var sent: Int64 = 0
+        var lastXid: Int32 = 0
+        var lastOp = "NA"
+        var lastZxid: Int64 = 0
+        var lastResponseTime: Int64 = 0
+        var outstanding = 0
+    }
+
+    /// An output waiting for the log.
+    enum Held {
+        case send(ConnectionID, OutboundFrame, receivedAt: Int64)
+        case close(ConnectionID, CloseReason)
+    }
+
+    let loop: EventLoop
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let persistence: PersistenceContext
+    private(set) var core: CoordinationStateMachine
+    private(set) var connections: [ConnectionID: Connection] = [:]
+    private var connectionsPerIP: [String: Int] = [:]
+    private var nextConnection: UInt64 = 1
+    private var actions: [CoreAction] = []
+    private var pendingRecords: [LogRecord] = []
+    private(set) var submittedZxid: Int64
+    private(set) var durableZxid: Int64
+    private var held = Deque<(zxid: Int64, held: Held)>()
+    private var dirty: [ConnectionID] = []
+    private var tickTask: Scheduled<Void>?
+    private var scheduledTickAt: Int64 = .max
+    private var txnsSinceSnapshot = 0
+    private var snapshotThreshold: Int
+    private var snapshotInProgress = false
+    private(set) var stats = ServerStatistics()
+    private var failed = false
+    private var shuttingDown = false
+    let startedAt = ServerClock.wallMillis()
+    var random = SystemRandomNumberGenerator()
+
+    init(
+        loop: EventLoop, configuration: ServerConfiguration, persistence: PersistenceContext,
+        recovered: CoordinationState, logger: Logger
+    ) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        self.persistence = persistence
+        self.core = CoordinationStateMachine(state: recovered, config: configuration.coreConfiguration, now: ServerClock.now())
+        self.submittedZxid = recovered.lastZxid
+        self.durableZxid = recovered.lastZxid
+        self.snapshotThreshold = ServerEngine.nextSnapshotThreshold(configuration.snapCount)
+    }
+
+    static func nextSnapshotThreshold(_ snapCount: Int) -> Int {
+        let half = max(1, snapCount / 2)
+        return half + Int.random(in: 0..<half)
+    }
+
+    // MARK: Connections
+
+    /// A new client connection. Returns nil when its address already has maxClientCnxns connections.
+    func open(channel: Channel) -> ConnectionID? {
+        loop.preconditionInEventLoop()
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let port = channel.remoteAddress?.port ?? 0
+        if configuration.maxClientCnxns > 0, connectionsPerIP[address, default: 0] >= configuration.maxClientCnxns {
+            logger.warning(
+                "Too many connections from one address",
+                metadata: ["client.address": "\(address)", "max": "\(configuration.maxClientCnxns)"])
+            return nil
+        }
+        if failed || shuttingDown { return nil }
+        let id = ConnectionID(nextConnection)
+        nextConnection += 1
+        connectionsPerIP[address, default: 0] += 1
+        connections[id] = Connection(
+            channel: channel, remoteAddress: address, remotePort: port, openedAt: ServerClock.wallMillis(),
+            out: channel.allocator.buffer(capacity: 256))
+        core.connectionOpened(id, remoteAddress: address)
+        return id
+    }
+
+    /// The channel went inactive.
+    func closed(_ id: ConnectionID) {
+        guard let c = connections.removeValue(forKey: id) else { return }
+        connectionsPerIP[c.remoteAddress, default: 1] -= 1
+        if connectionsPerIP[c.remoteAddress] == 0 { connectionsPerIP[c.remoteAddress] = nil }
+        core.connectionClosed(id)
+    }
+
+    /// The handshake frame.
+    func handshake(_ id: ConnectionID, _ request: ConnectRequest) {
+        var password = [UInt8](repeating: 0, count: 16)
+        for i in 0..<16 { password[i] = UInt8.random(in: 0...255, using: &random) }
+        let now = ServerClock.now()
+        core.connect(id, request: request, password: password, now: now, into: &actions)
+        run(receivedMicros: ServerClock.monotonicNanos() / 1000)
+    }
+
+    /// A request frame after the handshake.
+    func request(_ id: ConnectionID, xid: Int32, request: ZooKeeperRequest) {
+        stats.packetsReceived += 1
+        let receivedMicros = ServerClock.monotonicNanos() / 1000
+        let now = ServerClock.now()
+        if var c = connections[id] {
+            c.received += 1
+            c.lastXid = xid
+            c.lastOp = Self.shortName(request.opCode)
+            c.outstanding += 1
+            connections[id] = c
+        }
+        core.receive(id, xid: xid, request: request, now: now, into: &actions)
+        run(receivedMicros: receivedMicros)
+    }
+
+    /// A frame the codec could not turn into a request: answer as ZooKeeper does.
+    func undecodable(_ id: ConnectionID, xid: Int32, error: WireError) {
+        stats.packetsReceived += 1
+        let receivedMicros = ServerClock.monotonicNanos() / 1000
+        switch error {
+        case .unknownOpCode(let op):
+            logger.warning("Unknown request type, closing connection", metadata: ["connection": "\(id)", "op": "\(op)"])
+            actions.append(.send(id, .reply(xid: xid, zxid: core.lastZxid, err: .unimplemented, response: .empty)))
+            actions.append(.close(id, reason: .unimplemented))
+        default:
+            logger.warning("Malformed request", metadata: ["connection": "\(id)", "error": "\(error)"])
+            actions.append(.send(id, .reply(xid: xid, zxid: core.lastZxid, err: .marshallingError, response: .empty)))
+        }
+        run(receivedMicros: receivedMicros)
+    }
+
+    // MARK: Driving the core
+
+    /// Performs the actions the core just produced, holding sends behind pending log writes.
+    private func run(receivedMicros: Int64) {
+        for action in actions {
+            switch action {
+            case .log(let logged):
+                var payload = ByteBufferAllocator().buffer(capacity: 128)
+                logged.encode(into: &payload)
+                pendingRecords.append(LogRecord(zxid: logged.header.zxid, payload: payload))
+                submittedZxid = logged.header.zxid
+                txnsSinceSnapshot += 1
+            case .send(let id, let frame):
+                if durableZxid >= submittedZxid && held.isEmpty {
+                    write(id, frame, receivedAt: receivedMicros)
+                } else {
+                    held.append((submittedZxid, .send(id, frame, receivedAt: receivedMicros)))
+                }
+            case .close(let id, let reason):
+                if durableZxid >= submittedZxid && held.isEmpty {
+                    closeConnection(id, reason: reason)
+                } else {
+                    held.append((submittedZxid, .close(id, reason)))
+                }
+            }
+        }
+        actions.removeAll(keepingCapacity: true)
+    }
+
+    /// After a batch of inputs (a read burst, a tick): one log submission and one write per connection.
+    func endOfBatch() {
+        submitPendingRecords()
+        flush()
+        scheduleTick()
+        if txnsSinceSnapshot >= snapshotThreshold { takeSnapshot() }
+    }
+
+    private func submitPendingRecords() {
+        guard !pendingRecords.isEmpty else { return }
+        let records = pendingRecords
+        pendingRecords = []
+        let upTo = records.last!.zxid
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let loop = self.loop
+        persistence.log.append(records) { result in
+            loop.execute {
+                bound.value.logCompleted(upTo: upTo, result: result)
+            }
+        }
+    }
+
+    private func logCompleted(upTo zxid: Int64, result: Result<Void, PersistenceError>) {
+        switch result {
+        case .success:
+            if zxid > durableZxid { durableZxid = zxid }
+            while let head = held.first, head.zxid <= durableZxid {
+                held.removeFirst()
+                switch head.held {
+                case .send(let id, let frame, let at): write(id, frame, receivedAt: at)
+                case .close(let id, let reason): closeConnection(id, reason: reason)
+                }
+            }
+            flush()
+        case .failure(let error):
+            logFailed(error)
+        }
+    }
+
+    /// The log could not make a write durable (disk full, I/O error). Nothing that depended on it was sent. The
+    /// in-memory state is now ahead of the disk, so the server drops every connection without acknowledging
+    /// anything further and stops; the operator fixes the disk and restarts, and recovery brings back exactly
+    /// what was acknowledged.
+    private func logFailed(_ error: PersistenceError) {
+        guard !failed else { return }
+        failed = true
+        logger.critical(
+            "Transaction log write failed; refusing further requests and shutting down without acknowledging unlogged writes",
+            metadata: ["error": "\(error)"])
+        held.removeAll()
+        for (id, _) in connections { closeConnection(id, reason: .closeSession) }
+        flush()
+        onFatalError?(error)
+    }
+
+    var onFatalError: ((PersistenceError) -> Void)?
+
+    // MARK: Output
+
+    private func write(_ id: ConnectionID, _ frame: OutboundFrame, receivedAt: Int64?) {
+        guard var c = connections[id], !c.closeAfterFlush else { return }
+        switch frame {
+        case .connectResponse(let response):
+            c.out.writeZooKeeperFrame(record: response)
+        case .reply(let xid, let zxid, let err, let response):
+            c.out.writeZooKeeperReply(xid: xid, zxid: zxid, err: err, response: response)
+            c.sent += 1
+            c.lastZxid = zxid
+            if xid >= 0 || xid == SpecialXid.ping { c.outstanding = max(0, c.outstanding - 1) }
+            stats.packetsSent += 1
+            if let receivedAt {
+                let now = ServerClock.monotonicNanos() / 1000
+                stats.record(latencyMicros: max(0, now - receivedAt))
+                c.lastResponseTime = ServerClock.wallMillis()
+            }
+        case .notification(let zxid, let event):
+            c.out.writeZooKeeperNotification(zxid: zxid, event: event)
+            c.sent += 1
+            stats.packetsSent += 1
+        }
+        if !c.dirty {
+            c.dirty = true
+            dirty.append(id)
+        }
+        connections[id] = c
+    }
+
+    private func closeConnection(_ id: ConnectionID, reason: CloseReason) {
+        guard var c = connections[id] else { return }
+        logger.debug("Closing connection", metadata: ["connection": "\(id)", "reason": "\(reason.rawValue)"])
+        c.closeAfterFlush = true
+        if !c.dirty {
+            c.dirty = true
+            dirty.append(id)
+        }
+        connections[id] = c
+    }
+
+    /// Writes what each connection has accumulated, one write per connection.
+    func flush() {
+        guard !dirty.isEmpty else { return }
+        let ids = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for id in ids {
+            guard var c = connections[id] else { continue }
+            c.dirty = false
+            if c.out.readableBytes > 0 {
+                let buffer = c.out
+                c.out = c.channel.allocator.buffer(capacity: 256)
+                if c.closeAfterFlush {
+                    let channel = c.channel
+                    channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+                } else {
+                    c.channel.writeAndFlush(buffer, promise: nil)
+                }
+            } else if c.closeAfterFlush {
+                c.channel.close(promise: nil)
+            }
+            connections[id] = c
+        }
+    }
+
+    // MARK: Time
+
+    private func scheduleTick() {
+        let deadline = core.nextDeadline
+        if deadline >= scheduledTickAt, tickTask != nil { return }
+        tickTask?.cancel()
+        scheduledTickAt = deadline
+        let delay = max(0, deadline - ServerClock.monotonicMillis())
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        tickTask = loop.scheduleTask(in: .milliseconds(delay)) {
+            bound.value.tick()
+        }
+    }
+
+    private func tick() {
+        tickTask = nil
+        scheduledTickAt = .max
+        guard !failed else { return }
+        let now = ServerClock.now()
+        core.tick(now: now, into: &actions)
+        run(receivedMicros: ServerClock.monotonicNanos() / 1000)
+        endOfBatch()
+    }
+
+    // MARK: Snapshots
+
+    func takeSnapshot() {
+        guard !snapshotInProgress, !failed else { return }
+        snapshotInProgress = true
+        txnsSinceSnapshot = 0
+        snapshotThreshold = Self.nextSnapshotThreshold(configuration.snapCount)
+        let state = core.state  // a consistent copy (value semantics)
+        let zxid = state.lastZxid
+        persistence.log.roll { _ in }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let persistence = self.persistence
+        let logger = self.logger
+        let loop = self.loop
+        persistence.threadPool.runIfActive(eventLoop: loop) {
+            try persistence.writeSnapshot(state)
+        }.whenComplete { result in
+            bound.value.snapshotInProgress = false
+            switch result {
+            case .success: logger.info("Snapshot written", metadata: ["zxid": "0x\(String(zxid, radix: 16))"])
+            case .failure(let error): logger.error("Snapshot failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Stops taking requests, waits until everything submitted is durable, sends what was held and closes every
+    /// connection. Sessions survive in the log: clients reconnect to the restarted server.
+    func beginShutdown() {
+        shuttingDown = true
+        tickTask?.cancel()
+        tickTask = nil
+    }
+
+    func closeAllConnections() {
+        for (id, _) in connections { closeConnection(id, reason: .closeSession) }
+        flush()
+    }
+
+    var heldCount: Int { held.count }
+
+    static func shortName(_ op: OpCode) -> String {
+        switch op {
+        case .ping: return "PING"
+        case .create, .create2, .createContainer, .createTTL: return "CREA"
+        case .delete: return "DELE"
+        case .exists: return "EXIS"
+        case .getData: return "GETD"
+        case .setData: return "SETD"
+        case .getACL: return "GETA"
+        case .setACL: return "SETA"
+        case .getChildren, .getChildren2: return "GETC"
+        case .sync: return "SYNC"
+        case .multi, .multiRead: return "MULT"
+        case .closeSession: return "CLOS"
+        case .setWatches, .setWatches2: return "SETW"
+        case .auth: return "AUTH"
+        default: return "\(op)".uppercased().prefix(4).description
+        }
+    }
+}

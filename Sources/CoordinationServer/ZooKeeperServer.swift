@@ -1,0 +1,99 @@
+import CoordinationCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ZooKeeperWire
+
+/// `zooreg serve`: a standalone ZooKeeper-compatible server, as a swift-service-lifecycle `Service`.
+///
+/// On start it recovers the newest valid snapshot plus the log, then listens on clientPort. On graceful
+/// shutdown (SIGTERM) it stops accepting, waits until every submitted write is durable, sends what was held,
+/// closes the connections and the log.
+public final class ZooKeeperServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let boundPortWaiters = NIOLockedValueBox<[CheckedContinuation<Int, Never>]>([])
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The port the server listens on, once bound (useful with clientPort=0).
+    public var port: Int? { boundPort.withLockedValue { $0 } }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let logger = self.logger
+        let configuration = self.configuration
+        do {
+            let (persistence, state, replayed) = try PersistenceContext.recover(configuration: configuration, logger: logger)
+            let engine = try await loop.submit {
+                NIOLoopBound(
+                    ServerEngine(loop: loop, configuration: configuration, persistence: persistence, recovered: state, logger: logger),
+                    eventLoop: loop)
+            }.get()
+            if replayed > 0 {
+                try await loop.submit { engine.value.takeSnapshot() }.get()
+            }
+            let words = Set(FourLetterWord.allCases.map(\.rawValue))
+            let maxFrame = configuration.juteMaxBuffer
+            let bootstrap = ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(ZooKeeperServerFrameDecoder(maxFrameLength: maxFrame, knownFourLetterWords: words)))
+                        try channel.pipeline.syncOperations.addHandler(ZooKeeperConnectionHandler(engine: engine.value))
+                    }
+                }
+            let server = try await bootstrap.bind(host: configuration.clientPortAddress, port: configuration.clientPort).get()
+            let port = server.localAddress?.port ?? configuration.clientPort
+            boundPort.withLockedValue { $0 = port }
+            logger.info(
+                "Serving ZooKeeper clients",
+                metadata: ["address": "\(configuration.clientPortAddress)", "port": "\(port)", "dataDir": "\(configuration.dataDir)"])
+            let fatal = NIOLockedValueBox<Error?>(nil)
+            try await loop.submit {
+                engine.value.onFatalError = { error in
+                    fatal.withLockedValue { $0 = error }
+                    server.close(promise: nil)
+                }
+            }.get()
+            let purgeTask: RepeatedTask? =
+                configuration.autopurgePurgeIntervalHours > 0
+                ? loop.scheduleRepeatedTask(
+                    initialDelay: .hours(Int64(configuration.autopurgePurgeIntervalHours)),
+                    delay: .hours(Int64(configuration.autopurgePurgeIntervalHours))
+                ) { _ in
+                    let retain = configuration.autopurgeSnapRetainCount
+                    _ = persistence.threadPool.runIfActive(eventLoop: loop) { persistence.purge(retain: retain) }
+                } : nil
+
+            try await withGracefulShutdownHandler {
+                try await server.closeFuture.get()
+            } onGracefulShutdown: {
+                logger.info("Shutting down")
+                server.close(promise: nil)
+            }
+            purgeTask?.cancel()
+            try await loop.submit { engine.value.beginShutdown() }.get()
+            await persistence.log.shutdown()  // every durable completion is queued on the loop before this returns
+            try await loop.submit { engine.value.closeAllConnections() }.get()
+            try await persistence.threadPool.shutdownGracefully()
+            try await group.shutdownGracefully()
+            logger.info("Stopped")
+            if let error = fatal.withLockedValue({ $0 }) { throw error }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import CoordinationServer
+import Logging
+import ServiceLifecycle
+import Foundation
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the ZooKeeper-compatible server.",
+        discussion: """
+            Without a configuration file it keeps its data in ./data and listens on 127.0.0.1:2181. A zoo.cfg-style \
+            file may be given with --config or positionally, as zkServer.sh takes it; flags win over the file.
+            """
+    )
+
+    @Argument(help: "A zoo.cfg-compatible configuration file.")
+    var configPath: String?
+
+    @Option(name: .customLong("config"), help: "A zoo.cfg-compatible configuration file.")
+    var configOption: String?
+
+    @Option(name: .customLong("data-dir"), help: "Snapshot directory (dataDir).")
+    var dataDir: String?
+
+    @Option(name: .customLong("data-log-dir"), help: "Transaction log directory (dataLogDir).")
+    var dataLogDir: String?
+
+    @Option(name: .customLong("port"), help: "Client port (clientPort).")
+    var port: Int?
+
+    @Option(name: .customLong("address"), help: "Client listen address (clientPortAddress).")
+    var address: String?
+
+    @Option(name: .customLong("tick-time"), help: "tickTime in milliseconds.")
+    var tickTime: Int?
+
+    @Option(name: .customLong("metrics-port"), help: "Prometheus metrics port (metricsProvider.httpPort); 0 turns it off.")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        if configPath != nil && configOption != nil {
+            throw ValidationError("Give the configuration file either positionally or with --config, not both.")
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "zooreg")
+        let overrides = ServerConfiguration.Overrides(
+            dataDir: dataDir, dataLogDir: dataLogDir, clientPort: port, clientPortAddress: address, tickTime: tickTime,
+            metricsHTTPPort: metricsPort)
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ServerConfiguration.resolve(configFile: configPath ?? configOption, overrides: overrides)
+        } catch {
+            FileHandleOutput.standardError("zooreg: invalid configuration: \(error)\n")
+            throw ExitCode(2)
+        }
+        for warning in configuration.warnings {
+            logger.warning("Configuration", metadata: ["warning": "\(warning)"])
+        }
+        let server = ZooKeeperServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("Server stopped with an error", metadata: ["error": "\(error)"])
+            FileHandleOutput.standardError("zooreg: \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
