@@ -1,0 +1,156 @@
+"""Fixtures of the interop suite.
+
+Every test that takes `server` (or anything built on it) runs once per implementation listed in ZK_IMPLS
+(default "zooreg,zookeeper"); the test id shows which, e.g. `test_example[zookeeper]`.
+
+- `server`: one server per implementation for the whole run; each test works under its own `root`.
+- `fresh_server`: a new server (own port and data dir) for tests that restart or kill it.
+- `zk`: a started KazooClient on `server`; `make_client` builds more (closed at teardown).
+- `root`: a unique path such as /t-3f2a..., created for the test and removed afterwards.
+- `raw`: a factory of zkraw.RawSession connections to `server`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kazoo.client import KazooClient  # noqa: E402
+from kazoo.retry import KazooRetry  # noqa: E402
+
+import zkraw  # noqa: E402
+from zkserver import Server, ServerError, selected_impls  # noqa: E402
+
+logging.getLogger("kazoo").setLevel(logging.WARNING)
+
+IMPLS = selected_impls()
+
+
+def kazoo_client(hosts: str, **kwargs) -> KazooClient:
+    """A KazooClient with fast, bounded reconnects (so restart tests do not wait for long back-offs)."""
+    kwargs.setdefault("timeout", 10.0)
+    kwargs.setdefault("connection_retry", KazooRetry(max_tries=-1, delay=0.05, backoff=1.5, max_delay=0.5,
+                                                     max_jitter=0.1))
+    kwargs.setdefault("command_retry", KazooRetry(max_tries=0))
+    return KazooClient(hosts=hosts, **kwargs)
+
+
+class ClientFactory:
+    def __init__(self, hosts_fn) -> None:
+        self._hosts_fn = hosts_fn
+        self.clients = []
+        self.raws = []
+
+    def kazoo(self, start: bool = True, **kwargs) -> KazooClient:
+        c = kazoo_client(self._hosts_fn(), **kwargs)
+        self.clients.append(c)
+        if start:
+            c.start(timeout=15)
+        return c
+
+    def raw(self, **kwargs) -> zkraw.RawSession:
+        host, port = self._hosts_fn().split(":")
+        s = zkraw.RawSession.connect(host, int(port), **kwargs)
+        self.raws.append(s)
+        return s
+
+    def raw_socket(self, timeout: float = 10.0) -> zkraw.RawSession:
+        host, port = self._hosts_fn().split(":")
+        s = zkraw.RawSession.open_socket(host, int(port), timeout)
+        self.raws.append(s)
+        return s
+
+    def close_all(self) -> None:
+        for c in self.clients:
+            try:
+                c.stop()
+                c.close()
+            except Exception:  # noqa: BLE001 - teardown must go on
+                pass
+        for r in self.raws:
+            r.close_socket()
+
+
+@pytest.fixture(scope="session", params=IMPLS)
+def impl(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def server(impl, tmp_path_factory):
+    srv = Server(impl, tmp_path_factory.mktemp(f"{impl}-shared"))
+    try:
+        srv.start()
+    except ServerError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield srv
+    if not srv.running():
+        srv.stop()
+        pytest.fail(f"{impl} server died during the run\n{srv.log_tail()}", pytrace=False)
+    code = srv.stop()
+    print(f"\n{impl}: shared server on port {srv.port} stopped with exit code {code}; log {srv.log_path}")
+
+
+@pytest.fixture
+def fresh_server(impl, tmp_path):
+    srv = Server(impl, tmp_path / f"{impl}-fresh")
+    try:
+        srv.start()
+    except ServerError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _server_still_alive(request):
+    """After each test, the server it used must still be running: the server never crashes."""
+    yield
+    for name in ("server", "fresh_server"):
+        if name in request.fixturenames:
+            srv = request.getfixturevalue(name)
+            if srv.proc is not None and srv.proc.poll() is not None:
+                pytest.fail(f"{srv.impl} server exited with {srv.proc.returncode} during the test\n"
+                            + srv.log_tail(), pytrace=False)
+
+
+@pytest.fixture
+def make_client(server):
+    factory = ClientFactory(lambda: server.hosts)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def make_fresh_client(fresh_server):
+    factory = ClientFactory(lambda: fresh_server.hosts)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def zk(make_client) -> KazooClient:
+    return make_client.kazoo()
+
+
+@pytest.fixture
+def root(zk):
+    path = f"/t-{uuid.uuid4().hex[:12]}"
+    zk.create(path)
+    yield path
+    try:
+        if zk.connected:
+            zk.delete(path, recursive=True)
+    except Exception:  # noqa: BLE001 - best-effort cleanup
+        pass
+
+
+@pytest.fixture
+def raw(make_client):
+    return make_client.raw
