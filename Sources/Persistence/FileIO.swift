@@ -45,8 +45,6 @@ public protocol FileIO: Sendable {
     func ftruncate(_ fd: Int32, length: Int64) throws(FileIOError)
     /// Size of the open file (`fstat(2)`).
     func fileSize(_ fd: Int32) throws(FileIOError) -> Int64
-    /// `lseek(fd, offset, SEEK_SET)`.
-    func seek(_ fd: Int32, to offset: Int64) throws(FileIOError)
     /// `rename(2)`.
     func rename(_ from: String, to: String) throws(FileIOError)
     /// `unlink(2)`.

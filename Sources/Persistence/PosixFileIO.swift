@@ -61,10 +61,6 @@ public struct PosixFileIO: FileIO {
         return Int64(info.st_size)
     }
 
-    public func seek(_ fd: Int32, to offset: Int64) throws(FileIOError) {
-        _ = try retrying { Int(lseek(fd, off_t(offset), SEEK_SET)) }
-    }
-
     public func rename(_ from: String, to: String) throws(FileIOError) {
         _ = try retrying { Int(systemRename(from, to)) }
     }

@@ -267,11 +267,17 @@ public struct TransactionLogReader: Sendable {
                     return .torn(records, offset: offset, reason: reason)
                 }
             }
+            if records.isEmpty && isLast {
+                return .torn([], offset: offset, reason: "the last file holds no record")
+            }
             return .complete(records)
         }
 
         switch outcome {
         case .complete(let records):
+            if records.isEmpty {
+                logger.warning("Transaction log file holds no record", metadata: ["file": "\(path)"])
+            }
             return FileScan(buffer: buffer, records: records, tornTail: nil)
         case .corrupt(let offset, let reason):
             throw .corruptLog(file: path, offset: Int64(offset), reason: reason)
