@@ -69,7 +69,7 @@ public struct CoordinationState: Sendable {
             return .stat(tree.setData(path: path, data: data, version: version, zxid: h.zxid, time: h.time, triggers: &triggers))
         case .setACL(let path, let acl, let aversion):
             return .stat(tree.setACL(path: path, acl: acl, aversion: aversion))
-        case .check:
+        case .check, .error:
             return .none
         case .multi(let txns):
             return .multi(txns.map { apply($0, header: h, triggers: &triggers) })

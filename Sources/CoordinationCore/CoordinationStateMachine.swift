@@ -152,6 +152,8 @@ public struct CoordinationStateMachine: Sendable {
                 let result = commit(txn, sessionId: sid, cxid: xid, now: now, into: &actions)
                 reply(id, xid, .ok, Self.response(to: request, result: result), zxid: state.lastZxid, into: &actions)
             } catch {
+                // A failed write still takes a zxid (ZooKeeper logs an ErrorTxn).
+                commit(.error(code: error.rawValue), sessionId: sid, cxid: xid, now: now, into: &actions)
                 reply(id, xid, error, .empty, into: &actions)
             }
         case .check(let r):
@@ -188,17 +190,24 @@ public struct CoordinationStateMachine: Sendable {
             reply(id, xid, .ok, .empty, into: &actions)
         case .addWatch(let r):
             guard let mode = AddWatchMode(rawValue: r.mode) else {
-                reply(id, xid, .badArguments, .empty, into: &actions)
+                reply(id, xid, .marshallingError, .empty, into: &actions)
                 return
             }
             watches.addPersistent(path: r.path, watcher: sid, recursive: mode == .persistentRecursive)
             reply(id, xid, .ok, .addWatch, into: &actions)
         case .checkWatches(let r):
-            let type = WatcherType(rawValue: r.type) ?? .any
+            // ZooKeeper 3.8 knows watcher types 1...3 here; others are a marshalling error.
+            guard r.type >= 1 && r.type <= 3, let type = WatcherType(rawValue: r.type) else {
+                reply(id, xid, .marshallingError, .empty, into: &actions)
+                return
+            }
             let has = watches.contains(path: r.path, watcher: sid, type: type)
             reply(id, xid, has ? .ok : .noWatcher, .empty, into: &actions)
         case .removeWatches(let r):
-            let type = WatcherType(rawValue: r.type) ?? .any
+            guard r.type >= 1 && r.type <= 3, let type = WatcherType(rawValue: r.type) else {
+                reply(id, xid, .marshallingError, .empty, into: &actions)
+                return
+            }
             let removed = watches.remove(path: r.path, watcher: sid, type: type)
             reply(id, xid, removed ? .ok : .noWatcher, .empty, into: &actions)
         case .reconfig:
@@ -284,6 +293,8 @@ public struct CoordinationStateMachine: Sendable {
             let results: [MultiResult] = ops.indices.map { i in
                 i < failure.index ? .error(.ok) : i == failure.index ? .error(failure.code) : .error(.runtimeInconsistency)
             }
+            // A failed multi still takes a zxid, as in ZooKeeper.
+            commit(.error(code: failure.code.rawValue), sessionId: who.sessionId, cxid: xid, now: now, into: &actions)
             reply(id, xid, .ok, .multi(results), into: &actions)
             return
         }
@@ -293,7 +304,11 @@ public struct CoordinationStateMachine: Sendable {
         }
         let result = commit(.multi(txns), sessionId: who.sessionId, cxid: xid, now: now, into: &actions)
         guard case .multi(let subResults) = result else { return }
-        let results: [MultiResult] = zip(ops, subResults).map { op, r in .success(op.opCode, Self.response(to: op, result: r)) }
+        let results: [MultiResult] = zip(ops, subResults).map { op, r in
+            // Inside a multi, create2 answers like create: type 1 and the path only (ZooKeeper's CreateTxn).
+            if case .create2 = op, case .created(let path, _) = r { return .success(.create, .create(CreateResponse(path: path))) }
+            return .success(op.opCode, Self.response(to: op, result: r))
+        }
         reply(id, xid, .ok, .multi(results), zxid: state.lastZxid, into: &actions)
     }
 

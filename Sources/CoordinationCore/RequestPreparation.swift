@@ -39,12 +39,14 @@ struct RequestPreparer {
     func prepare(_ request: ZooKeeperRequest, by who: Requester, overlay: inout Overlay) throws(ErrorCode) -> Transaction {
         switch request {
         case .create(let r), .create2(let r):
-            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1, opIsTTL: false, by: who, overlay: &overlay)
+            // ZooKeeper quirk: create/create2 with the container flag make a plain persistent node, because
+            // their CreateTxn records only "ephemeral or not". Only createContainer makes a container.
+            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1, containerOp: false, by: who, overlay: &overlay)
         case .createContainer(let r):
             guard r.flags == CreateMode.container.rawValue else { throw .badArguments }
-            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1, opIsTTL: false, by: who, overlay: &overlay)
+            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1, containerOp: true, by: who, overlay: &overlay)
         case .createTTL(let r):
-            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: r.ttl, opIsTTL: true, by: who, overlay: &overlay)
+            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: r.ttl, containerOp: false, by: who, overlay: &overlay)
         case .delete(let r):
             let parentPath = try parentForWrite(r.path)
             guard let parent = overlay.view(parentPath, in: tree) else { throw .noNode }
@@ -97,7 +99,7 @@ struct RequestPreparer {
     }
 
     private func prepareCreate(
-        path requestedPath: String, data: [UInt8]?, acl: [ACL], flags: Int32, ttl: Int64, opIsTTL: Bool,
+        path requestedPath: String, data: [UInt8]?, acl: [ACL], flags: Int32, ttl: Int64, containerOp: Bool,
         by who: Requester, overlay: inout Overlay
     ) throws(ErrorCode) -> Transaction {
         guard let mode = CreateMode(rawValue: flags) else { throw .badArguments }
@@ -122,7 +124,7 @@ struct RequestPreparer {
         if overlay.view(path, in: tree) != nil { throw .nodeExists }
         if case .session = EphemeralKind(owner: parent.ephemeralOwner) { throw .noChildrenForEphemerals }
         let owner: Int64
-        if mode.isContainer { owner = EphemeralKind.containerOwner }
+        if mode.isContainer { owner = containerOp ? EphemeralKind.containerOwner : 0 }
         else if mode.isTTL { owner = EphemeralKind.ttl(milliseconds: ttl).owner }
         else if mode.isEphemeral { owner = who.sessionId }
         else { owner = 0 }

@@ -17,6 +17,8 @@ public enum Transaction: Sendable, Equatable {
     case multi([Transaction])
     /// A no-op that only records a successful `check` inside a multi.
     case check(path: String)
+    /// A write that failed preparation: it still takes a zxid, as in ZooKeeper (ErrorTxn), and changes nothing.
+    case error(code: Int32)
 
     var tag: Int32 {
         switch self {
@@ -28,6 +30,7 @@ public enum Transaction: Sendable, Equatable {
         case .setACL: return 6
         case .multi: return 7
         case .check: return 8
+        case .error: return 9
         }
     }
 }
@@ -107,6 +110,8 @@ public struct LoggedTransaction: Sendable, Equatable {
         case .multi(let txns):
             b.writeJuteInt(Int32(txns.count))
             for t in txns { encode(t, into: &b) }
+        case .error(let code):
+            b.writeJuteInt(code)
         }
     }
 
@@ -143,6 +148,8 @@ public struct LoggedTransaction: Sendable, Equatable {
             return .multi(txns)
         case 8:
             return .check(path: try b.readJuteString("path") ?? "")
+        case 9:
+            return .error(code: try b.readJuteInt("err"))
         default:
             throw .invalidValue(field: "txn.type", value: Int64(tag))
         }
