@@ -7,8 +7,8 @@ import ZooKeeperWire
 // - "kazoo": built with kazoo 2.11.0's `kazoo.protocol.serialization` classes (pip install kazoo), e.g.
 //   `Connect(0, 0, 10000, 0, b"\0" * 16, False).serialize()`; a request is `pack("!ii", xid, type) + serialize()`.
 // - "hand": requests kazoo has no class for, packed field by field with Python's struct module.
-// - "ZK": replies captured off the socket from Apache ZooKeeper 3.8.0 (Debian's zookeeper package, standalone,
-//   4lw whitelist *) answering those requests, in one session, in the order of the tests below.
+// - "ZK": replies captured off the socket from a standalone Apache ZooKeeper 3.8.0 (Debian's 3.8.0-11+deb12u2
+//   /usr/share/java/zookeeper.jar) answering those requests, in the order of the tests below (two sessions).
 // Payloads are shown without the 4-byte length prefix unless a test says otherwise.
 
 private let stat_wire_exists = Stat(
@@ -77,7 +77,7 @@ private func checkRequest(
         let payload = hex("00000000 00000fa0 0100000f ad310021 00000010 2b7826cb 3d0073ab b8e48316 5fc0b6fc 00")
         let r = try ConnectResponse.decodeWhole(buffer(payload))
         #expect(r.protocolVersion == 0)
-        #expect(r.timeOut == 4000)  // clamped to 2 x tickTime (2000)
+        #expect(r.timeOut == 4000)  // 10000 asked, clamped to that server's maxSessionTimeout
         #expect(r.sessionId == 0x0100_000f_ad31_0021)
         #expect(r.passwd.count == 16)
         #expect(r.readOnly == false)

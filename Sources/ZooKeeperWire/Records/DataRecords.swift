@@ -1,5 +1,5 @@
 // Records of zookeeper.jute's `org.apache.zookeeper.data` module, fields in jute order.
-// Generated from a field list typed from zookeeper.jute; edit with care.
+// Written mechanically from the field lists of zookeeper.jute: keep names, types and order in step with it.
 
 import Jute
 import NIOCore
