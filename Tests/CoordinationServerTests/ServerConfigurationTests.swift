@@ -1,0 +1,336 @@
+import Testing
+
+@testable import CoordinationServer
+
+@Suite struct JavaPropertiesReaderTests {
+    @Test func separatorsCommentsAndBlanks() throws {
+        let text = """
+            # a comment
+               ! another comment
+            a=1
+            b = 2
+            c:3
+            d : 4
+            e 5
+            \tf\t=\t6\t
+            g
+            h=
+            i=x=y
+
+            """
+        let entries = try JavaPropertiesReader.entries(of: text)
+        #expect(entries.map(\.key) == ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
+        // The reader keeps trailing blanks (java.util.Properties does); ZooKeeper trims afterwards.
+        #expect(entries.map(\.value) == ["1", "2", "3", "4", "5", "6\t", "", "", "x=y"])
+        #expect(entries.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10, 11])
+    }
+
+    @Test func continuationLinesAndEscapes() throws {
+        let text = "list=a,\\\n    b,\\\r\n  c\nkey\\ with\\ spaces=v\\tx\\u0041\\\\\nodd=ends\\\\\nnext=1"
+        let entries = try JavaPropertiesReader.entries(of: text)
+        #expect(entries.count == 4)
+        #expect(entries[0] == JavaPropertiesEntry(key: "list", value: "a,b,c", line: 1))
+        #expect(entries[1] == JavaPropertiesEntry(key: "key with spaces", value: "v\txA\\", line: 4))
+        // An even number of trailing backslashes does not continue the line.
+        #expect(entries[2] == JavaPropertiesEntry(key: "odd", value: "ends\\", line: 5))
+        #expect(entries[3].line == 6)
+    }
+
+    @Test func commentLinesDoNotContinue() throws {
+        let entries = try JavaPropertiesReader.entries(of: "# comment \\\na=1\r\nb=2\rc=3")
+        #expect(entries.map(\.key) == ["a", "b", "c"])
+        #expect(entries.map(\.line) == [2, 3, 4])
+    }
+
+    @Test func malformedUnicodeEscape() {
+        #expect(throws: JavaPropertiesReader.MalformedLine(line: 2, message: "malformed \\uxxxx escape")) {
+            try JavaPropertiesReader.entries(of: "a=1\nb=\\u12G4")
+        }
+    }
+}
+
+@Suite struct ServerConfigurationTests {
+    func parse(_ text: String, overrides: ServerConfiguration.Overrides = .init()) throws -> ServerConfiguration {
+        try ServerConfiguration.parse(contents: text, fileName: "zoo.cfg", overrides: overrides)
+    }
+
+    func error(_ text: String, overrides: ServerConfiguration.Overrides = .init()) -> ConfigurationError? {
+        do {
+            _ = try ServerConfiguration.parse(contents: text, fileName: "zoo.cfg", overrides: overrides)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func zookeeperDefaults() throws {
+        let c = try parse("dataDir=/var/lib/zookeeper\n")
+        #expect(c.dataDir == "/var/lib/zookeeper")
+        #expect(c.dataLogDir == nil)
+        #expect(c.transactionLogDir == "/var/lib/zookeeper")
+        #expect(c.clientPort == 2181)
+        #expect(c.clientPortAddress == "0.0.0.0")
+        #expect(c.tickTime == 3000)
+        #expect(c.sessionTimeoutRange == 6000...60000)
+        #expect(c.maxClientCnxns == 60)
+        #expect(c.autopurgeSnapRetainCount == 3)
+        #expect(c.autopurgePurgeIntervalHours == 0)
+        #expect(c.fourLetterWordWhitelist == [.srvr])
+        #expect(c.juteMaxBuffer == 0xfffff)
+        #expect(c.globalOutstandingLimit == 1000)
+        #expect(c.snapCount == 100_000)
+        #expect(c.preAllocSizeKB == 65536)
+        #expect(c.forceSync)
+        #expect(c.superDigest == nil)
+        #expect(!c.extendedTypesEnabled)
+        #expect(c.containerCheckIntervalMs == 60_000)
+        #expect(c.containerMaxPerMinute == 10_000)
+        #expect(c.metricsHTTPPort == 7000)
+        #expect(c.metricsHTTPHost == "0.0.0.0")
+        #expect(c.metricsEnabled)
+        #expect(c.warnings.isEmpty)
+        #expect(c.isEnabled(.srvr))
+        #expect(!c.isEnabled(.ruok))
+    }
+
+    @Test func embeddedDefaults() {
+        let c = ServerConfiguration.embedded
+        #expect(c.dataDir == "data")
+        #expect(c.clientPortAddress == "127.0.0.1")
+        #expect(c.clientPort == 2181)
+        #expect(c.tickTime == 2000)
+        #expect(c.sessionTimeoutRange == 4000...40000)
+        #expect(c.metricsHTTPHost == "127.0.0.1")
+    }
+
+    @Test func everyKey() throws {
+        let text = """
+            # The sample of the ZooKeeper distribution, plus every key zooreg reads.
+            tickTime=2000
+            initLimit=10
+            syncLimit=5
+            dataDir=/tmp/zk/data
+            dataLogDir = /tmp/zk/log
+            clientPort:2182
+            clientPortAddress=127.0.0.1
+            clientPortListenBacklog=128
+            minSessionTimeout=3000
+            maxSessionTimeout=50000
+            maxClientCnxns=0
+            autopurge.snapRetainCount=5
+            autopurge.purgeInterval=24
+            4lw.commands.whitelist=ruok, srvr ,mntr,,conf
+            jute.maxbuffer=0x200000
+            globalOutstandingLimit=500
+            snapCount=5000
+            preAllocSize=1024
+            forceSync=no
+            syncEnabled=true
+            DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
+            extendedTypesEnabled=true
+            znode.container.checkIntervalMs=1000
+            znode.container.maxPerMinute=100
+            znode.container.maxNeverUsedIntervalMs=5000
+            admin.enableServer=false
+            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+            metricsProvider.httpHost=127.0.0.1
+            metricsProvider.httpPort=7001
+            metricsProvider.exportJvmInfo=true
+            standaloneEnabled=true
+            reconfigEnabled=false
+            """
+        let c = try parse(text)
+        #expect(c.tickTime == 2000)
+        #expect(c.initLimit == 10)
+        #expect(c.syncLimit == 5)
+        #expect(c.dataDir == "/tmp/zk/data")
+        #expect(c.transactionLogDir == "/tmp/zk/log")
+        #expect(c.clientPort == 2182)
+        #expect(c.clientPortAddress == "127.0.0.1")
+        #expect(c.clientPortListenBacklog == 128)
+        #expect(c.sessionTimeoutRange == 3000...50000)
+        #expect(c.maxClientCnxns == 0)
+        #expect(c.autopurgeSnapRetainCount == 5)
+        #expect(c.autopurgePurgeIntervalHours == 24)
+        #expect(c.fourLetterWordWhitelist == [.ruok, .srvr, .mntr, .conf])
+        #expect(c.juteMaxBuffer == 0x200000)
+        #expect(c.globalOutstandingLimit == 500)
+        #expect(c.snapCount == 5000)
+        #expect(c.preAllocSizeKB == 1024)
+        #expect(!c.forceSync)
+        #expect(c.superDigest == "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
+        #expect(c.extendedTypesEnabled)
+        #expect(c.containerCheckIntervalMs == 1000)
+        #expect(c.containerMaxPerMinute == 100)
+        #expect(c.containerMaxNeverUsedIntervalMs == 5000)
+        #expect(c.metricsProviderClassName == "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider")
+        #expect(c.metricsHTTPHost == "127.0.0.1")
+        #expect(c.metricsHTTPPort == 7001)
+        #expect(c.warnings.isEmpty)
+        // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort.
+        let keys = try JavaPropertiesReader.entries(of: text).map(\.key)
+        #expect(Set(ConfigurationKeys.accepted).subtracting(keys) == ["admin.serverPort"])
+    }
+
+    @Test func whitelistStarAndEmpty() throws {
+        #expect(try parse("dataDir=/d\n4lw.commands.whitelist=*\n").fourLetterWordWhitelist == Set(FourLetterWord.allCases))
+        #expect(try parse("dataDir=/d\n4lw.commands.whitelist=stat, *\n").fourLetterWordWhitelist.count == 18)
+        let empty = try parse("dataDir=/d\n4lw.commands.whitelist=\n")
+        #expect(empty.fourLetterWordWhitelist.isEmpty)
+        #expect(empty.isEnabled(.srvr))
+    }
+
+    @Test func unknownKeyNamesFileLineAndKey() {
+        let e = error("dataDir=/d\n\n# comment\nclientPrt=2181\n")
+        #expect(e == ConfigurationError(.unknownKey("clientPrt"), source: .file("zoo.cfg", line: 4)))
+        #expect(e?.description == "zoo.cfg:4: unknown configuration key 'clientPrt'")
+    }
+
+    @Test func quorumServersAreRejected() {
+        let e = error("dataDir=/d\nserver.1=zk1:2888:3888\n")
+        #expect(e?.source == .file("zoo.cfg", line: 2))
+        #expect(
+            e?.description
+                == "zoo.cfg:2: configuration key 'server.1' is not supported: quorum mode is not supported; "
+                + "zooreg is a standalone server (remove the server.N lines)")
+        #expect(error("dataDir=/d\nsecureClientPort=2281\n")?.reason
+            == .unsupportedKey("secureClientPort", explanation: "TLS client connections are not supported; use clientPort"))
+    }
+
+    @Test(arguments: [
+        ("clientPort=abc", "clientPort", "abc", "a port number from 0 to 65535 (0 for any free port)"),
+        ("clientPort=70000", "clientPort", "70000", "a port number from 0 to 65535 (0 for any free port)"),
+        ("clientPort=21 81", "clientPort", "21 81", "a port number from 0 to 65535 (0 for any free port)"),
+        ("tickTime=-1", "tickTime", "-1", "a positive number of milliseconds"),
+        ("tickTime=0", "tickTime", "0", "a positive number of milliseconds"),
+        ("tickTime=2147483648", "tickTime", "2147483648", "a positive number of milliseconds"),
+        ("extendedTypesEnabled=yes", "extendedTypesEnabled", "yes", "true or false"),
+        ("forceSync=maybe", "forceSync", "maybe", "yes or no"),
+        ("jute.maxbuffer=0", "jute.maxbuffer", "0", "a positive number of bytes (decimal, or hexadecimal with 0x)"),
+        ("maxClientCnxns=-5", "maxClientCnxns", "-5", "0 (unlimited) or more"),
+        ("metricsProvider.httpPort=-1", "metricsProvider.httpPort", "-1",
+         "a port number from 0 to 65535 (0 to disable the endpoint)"),
+        ("DigestAuthenticationProvider.superDigest=nocolon", "DigestAuthenticationProvider.superDigest", "nocolon",
+         "user:base64digest, e.g. super:<base64 of sha1(\"super:password\")>"),
+    ])
+    func invalidValues(line: String, key: String, value: String, expected: String) {
+        let e = error("dataDir=/d\n\(line)\n")
+        #expect(e == ConfigurationError(.invalidValue(key: key, value: value, expected: expected), source: .file("zoo.cfg", line: 2)))
+    }
+
+    @Test func badWhitelistWordIsNamed() {
+        let e = error("dataDir=/d\n4lw.commands.whitelist=ruok, sttat\n")
+        guard case .invalidValue(let key, let value, _)? = e?.reason else {
+            Issue.record("expected invalidValue, got \(String(describing: e))")
+            return
+        }
+        #expect(key == "4lw.commands.whitelist")
+        #expect(value == "sttat")
+        #expect(e?.source == .file("zoo.cfg", line: 2))
+    }
+
+    @Test func minAboveMaxPointsAtTheLaterLine() throws {
+        let e = error("dataDir=/d\nmaxSessionTimeout=5000\ntickTime=2000\nminSessionTimeout=8000\n")
+        #expect(
+            e == ConfigurationError(
+                .inconsistent("minSessionTimeout (8000 ms) must not be larger than maxSessionTimeout (5000 ms)"),
+                source: .file("zoo.cfg", line: 4)))
+        // Derived from tickTime: min defaults to 2 × tickTime.
+        #expect(error("dataDir=/d\ntickTime=2000\nmaxSessionTimeout=3000\n")?.source == .file("zoo.cfg", line: 3))
+        // -1 means "the default", as in ZooKeeper.
+        #expect(try parse("dataDir=/d\nminSessionTimeout=-1\n").sessionTimeoutRange == 6000...60000)
+    }
+
+    @Test func missingDataDir() {
+        let e = error("clientPort=2181\n")
+        #expect(e?.source == .file("zoo.cfg", line: nil))
+        #expect(e?.description == "zoo.cfg: dataDir is not set: set dataDir in the file or pass a data directory flag")
+    }
+
+    @Test func warningsForClampedAndIgnoredValues() throws {
+        let c = try parse(
+            "dataDir=/d\nautopurge.snapRetainCount=1\nsnapCount=1\nadmin.serverPort=8080\nclientPort=1\nclientPort=2\n")
+        #expect(c.autopurgeSnapRetainCount == 3)
+        #expect(c.snapCount == 2)
+        #expect(c.clientPort == 2)
+        #expect(
+            c.warnings == [
+                "zoo.cfg:2: autopurge.snapRetainCount=1 is below the minimum 3; using 3",
+                "zoo.cfg:3: snapCount=1 is below the minimum 2; using 2",
+                "zoo.cfg:4: admin.serverPort has no effect: zooreg has no AdminServer",
+                "zoo.cfg:6: clientPort is set again (also on line 5); the last value wins",
+            ])
+    }
+
+    @Test func juteMaxBufferReadsLikeIntegerDecode() throws {
+        #expect(try parse("dataDir=/d\njute.maxbuffer=4194304\n").juteMaxBuffer == 4_194_304)
+        #expect(try parse("dataDir=/d\njute.maxbuffer=0XFFFFF\n").juteMaxBuffer == 0xfffff)
+        #expect(try parse("dataDir=/d\njute.maxbuffer=#ff\n").juteMaxBuffer == 255)
+        #expect(try parse("dataDir=/d\njute.maxbuffer=010\n").juteMaxBuffer == 8)
+    }
+
+    @Test func overridesWinAndSatisfyDataDir() throws {
+        let overrides = ServerConfiguration.Overrides(
+            dataDir: "flagdata", clientPort: 0, tickTime: 1000, fourLetterWordWhitelist: [.ruok], metricsHTTPPort: 0)
+        let c = try parse("clientPort=2181\ntickTime=2000\n", overrides: overrides)
+        #expect(c.dataDir == "flagdata")
+        #expect(c.clientPort == 0)
+        #expect(c.tickTime == 1000)
+        #expect(c.sessionTimeoutRange == 2000...20000)
+        #expect(c.fourLetterWordWhitelist == [.ruok])
+        #expect(!c.metricsEnabled)
+    }
+
+    @Test func overrideErrorsComeFromTheCommandLine() {
+        #expect(throws: ConfigurationError(
+            .invalidValue(key: "clientPort", value: "65536", expected: "a port number from 0 to 65535"),
+            source: .commandLine
+        )) {
+            try ServerConfiguration.Overrides(clientPort: 65536).apply(to: .embedded)
+        }
+        // The file sets max, a flag sets min above it: the error points at the file line involved.
+        let e = error("dataDir=/d\nmaxSessionTimeout=5000\n", overrides: .init(minSessionTimeout: 9000))
+        #expect(e?.source == .file("zoo.cfg", line: 2))
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration.Overrides(minSessionTimeout: 50000).apply(to: .embedded)
+        }
+        // Both from flags: the command line is the source.
+        let both = error("dataDir=/d\n", overrides: .init(minSessionTimeout: 9000, maxSessionTimeout: 5000))
+        #expect(both?.source == .commandLine)
+    }
+
+    @Test func metricsPortMustDifferFromClientPort() {
+        let e = error("dataDir=/d\nclientPort=7000\n")
+        #expect(e?.source == .file("zoo.cfg", line: 2))
+        #expect(e?.message.hasPrefix("clientPort and metricsProvider.httpPort are both 7000") == true)
+    }
+
+    @Test func relativePathsResolveAgainstTheWorkingDirectory() throws {
+        let c = try parse("dataDir=./data\ndataLogDir=logs/../txn\n").resolvingRelativePaths(against: "/srv/zooreg")
+        #expect(c.dataDir == "/srv/zooreg/data")
+        #expect(c.dataLogDir == "/srv/zooreg/logs/../txn")
+        let absolute = try parse("dataDir=/var/lib//zk/\n").resolvingRelativePaths(against: "/srv")
+        #expect(absolute.dataDir == "/var/lib/zk")
+        let embedded = try ServerConfiguration.resolve(configFile: nil, currentDirectory: "/home/me")
+        #expect(embedded.dataDir == "/home/me/data")
+    }
+
+    @Test func loadReadsTheFileAndReportsMissingOnes() throws {
+        let missing = "/nonexistent-\(UInt64.random(in: 0...UInt64.max))/zoo.cfg"
+        #expect(throws: ConfigurationError(.unreadableFile("No such file or directory"), source: .file(missing, line: nil))) {
+            try ServerConfiguration.load(contentsOf: missing)
+        }
+    }
+
+    @Test func fourLetterWordCodes() {
+        #expect(FourLetterWord.ruok.code == 0x7275_6f6b)
+        #expect(FourLetterWord.srvr.code == 1_936_881_266)
+        #expect(FourLetterWord(code: 1_835_955_314) == .mntr)
+        #expect(FourLetterWord(code: 45) == nil)
+        #expect(FourLetterWord(code: Int32(bitPattern: 0xfff4_fffd)) == nil)
+        for word in FourLetterWord.allCases {
+            #expect(FourLetterWord(code: word.code) == word)
+        }
+        #expect(FourLetterWord.allCases.count == 18)
+    }
+}
