@@ -392,7 +392,8 @@ public struct CoordinationStateMachine: Sendable {
             for t in triggers { watches.fire(t, into: &deliveries) }
             for d in deliveries {
                 guard let conn = live[d.watcher]?.connection else { continue }
-                actions.append(.send(conn, .notification(zxid: header.zxid, WatcherEvent(
+                // ZooKeeper 3.8 sends notifications with zxid -1.
+                actions.append(.send(conn, .notification(zxid: -1, WatcherEvent(
                     type: d.type.rawValue, state: KeeperState.syncConnected.rawValue, path: d.path))))
             }
         }

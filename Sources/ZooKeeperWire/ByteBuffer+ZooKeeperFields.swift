@@ -9,6 +9,13 @@ extension ByteBuffer {
         try readJuteString(field) ?? ""
     }
 
+    /// A request's path: ZooKeeper fails a null path with a marshalling error (it never reaches the tree).
+    @inlinable
+    mutating func readZKPath(_ field: String) throws(JuteError) -> String {
+        guard let path = try readJuteString(field) else { throw .invalidLength(field: field, length: -1) }
+        return path
+    }
+
     @inlinable
     mutating func readZKBuffer(_ field: String) throws(JuteError) -> [UInt8] {
         try readJuteBuffer(field) ?? []

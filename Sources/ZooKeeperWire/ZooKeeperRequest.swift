@@ -98,9 +98,12 @@ public enum ZooKeeperRequest: Sendable, Hashable {
     ///
     /// Operation codes a client never sends (notification, sasl, deleteContainer, createSession, error) and
     /// unknown ones throw `WireError.unknownOpCode`.
-    public static func decode(opCode: Int32, from body: inout ByteBuffer) throws(WireError) -> ZooKeeperRequest {
+    public static func decode(
+        opCode: Int32, from body: inout ByteBuffer, allowTrailingBytes: Bool = false
+    ) throws(WireError) -> ZooKeeperRequest {
         let request = try decodeOne(opCode: opCode, from: &body)
-        if body.readableBytes != 0 { throw .jute(.trailingBytes(count: body.readableBytes)) }
+        // ZooKeeper's server reads the record and ignores what follows; the server passes allowTrailingBytes.
+        if body.readableBytes != 0 && !allowTrailingBytes { throw .jute(.trailingBytes(count: body.readableBytes)) }
         return request
     }
 

@@ -142,7 +142,8 @@ final class ServerEngine {
         switch error {
         case .unknownOpCode(let op):
             logger.warning("Unknown request type, closing connection", metadata: ["connection": "\(id)", "op": "\(op)"])
-            actions.append(.send(id, .reply(xid: xid, zxid: core.lastZxid, err: .unimplemented, response: .empty)))
+            // ZooKeeper's UnimplementedRequestProcessor answers with the request's zxid, which is -1.
+            actions.append(.send(id, .reply(xid: xid, zxid: -1, err: .unimplemented, response: .empty)))
             actions.append(.close(id, reason: .unimplemented))
         default:
             logger.warning("Malformed request", metadata: ["connection": "\(id)", "error": "\(error)"])

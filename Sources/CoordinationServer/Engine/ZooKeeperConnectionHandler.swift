@@ -53,7 +53,7 @@ final class ZooKeeperConnectionHandler: ChannelInboundHandler {
                 return
             }
             do {
-                let request = try ZooKeeperRequest.decode(opCode: type, from: &frame)
+                let request = try ZooKeeperRequest.decode(opCode: type, from: &frame, allowTrailingBytes: true)
                 engine.request(id, xid: xid, request: request)
             } catch {
                 engine.undecodable(id, xid: xid, error: error)

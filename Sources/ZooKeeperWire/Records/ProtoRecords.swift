@@ -197,7 +197,7 @@ public struct GetDataRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetDataRequest.path")
+        self.path = try buffer.readZKPath("GetDataRequest.path")
         self.watch = try buffer.readJuteBool("GetDataRequest.watch")
     }
 
@@ -223,7 +223,7 @@ public struct SetDataRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("SetDataRequest.path")
+        self.path = try buffer.readZKPath("SetDataRequest.path")
         self.data = try buffer.readJuteBuffer("SetDataRequest.data")
         self.version = try buffer.readJuteInt("SetDataRequest.version")
     }
@@ -365,7 +365,7 @@ public struct CreateRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("CreateRequest.path")
+        self.path = try buffer.readZKPath("CreateRequest.path")
         self.data = try buffer.readJuteBuffer("CreateRequest.data")
         self.acl = try buffer.readZKRecordVector("CreateRequest.acl", ACL.self)
         self.flags = try buffer.readJuteInt("CreateRequest.flags")
@@ -399,7 +399,7 @@ public struct CreateTTLRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("CreateTTLRequest.path")
+        self.path = try buffer.readZKPath("CreateTTLRequest.path")
         self.data = try buffer.readJuteBuffer("CreateTTLRequest.data")
         self.acl = try buffer.readZKRecordVector("CreateTTLRequest.acl", ACL.self)
         self.flags = try buffer.readJuteInt("CreateTTLRequest.flags")
@@ -429,7 +429,7 @@ public struct DeleteRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("DeleteRequest.path")
+        self.path = try buffer.readZKPath("DeleteRequest.path")
         self.version = try buffer.readJuteInt("DeleteRequest.version")
     }
 
@@ -453,7 +453,7 @@ public struct GetChildrenRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetChildrenRequest.path")
+        self.path = try buffer.readZKPath("GetChildrenRequest.path")
         self.watch = try buffer.readJuteBool("GetChildrenRequest.watch")
     }
 
@@ -475,7 +475,7 @@ public struct GetAllChildrenNumberRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetAllChildrenNumberRequest.path")
+        self.path = try buffer.readZKPath("GetAllChildrenNumberRequest.path")
     }
 
     @inlinable
@@ -495,7 +495,7 @@ public struct GetStatPersistedRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetStatPersistedRequest.path")
+        self.path = try buffer.readZKPath("GetStatPersistedRequest.path")
     }
 
     @inlinable
@@ -517,7 +517,7 @@ public struct GetChildren2Request: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetChildren2Request.path")
+        self.path = try buffer.readZKPath("GetChildren2Request.path")
         self.watch = try buffer.readJuteBool("GetChildren2Request.watch")
     }
 
@@ -541,7 +541,7 @@ public struct CheckVersionRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("CheckVersionRequest.path")
+        self.path = try buffer.readZKPath("CheckVersionRequest.path")
         self.version = try buffer.readJuteInt("CheckVersionRequest.version")
     }
 
@@ -563,7 +563,7 @@ public struct GetMaxChildrenRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetMaxChildrenRequest.path")
+        self.path = try buffer.readZKPath("GetMaxChildrenRequest.path")
     }
 
     @inlinable
@@ -605,7 +605,7 @@ public struct SetMaxChildrenRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("SetMaxChildrenRequest.path")
+        self.path = try buffer.readZKPath("SetMaxChildrenRequest.path")
         self.max = try buffer.readJuteInt("SetMaxChildrenRequest.max")
     }
 
@@ -627,7 +627,7 @@ public struct SyncRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("SyncRequest.path")
+        self.path = try buffer.readZKPath("SyncRequest.path")
     }
 
     @inlinable
@@ -667,7 +667,7 @@ public struct GetACLRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("GetACLRequest.path")
+        self.path = try buffer.readZKPath("GetACLRequest.path")
     }
 
     @inlinable
@@ -691,7 +691,7 @@ public struct SetACLRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("SetACLRequest.path")
+        self.path = try buffer.readZKPath("SetACLRequest.path")
         self.acl = try buffer.readZKRecordVector("SetACLRequest.acl", ACL.self)
         self.version = try buffer.readJuteInt("SetACLRequest.version")
     }
@@ -737,7 +737,7 @@ public struct AddWatchRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("AddWatchRequest.path")
+        self.path = try buffer.readZKPath("AddWatchRequest.path")
         self.mode = try buffer.readJuteInt("AddWatchRequest.mode")
     }
 
@@ -853,7 +853,7 @@ public struct ExistsRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("ExistsRequest.path")
+        self.path = try buffer.readZKPath("ExistsRequest.path")
         self.watch = try buffer.readJuteBool("ExistsRequest.watch")
     }
 
@@ -1029,7 +1029,7 @@ public struct CheckWatchesRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("CheckWatchesRequest.path")
+        self.path = try buffer.readZKPath("CheckWatchesRequest.path")
         self.type = try buffer.readJuteInt("CheckWatchesRequest.type")
     }
 
@@ -1053,7 +1053,7 @@ public struct RemoveWatchesRequest: JuteRecord, Hashable, Sendable {
 
     @inlinable
     public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKString("RemoveWatchesRequest.path")
+        self.path = try buffer.readZKPath("RemoveWatchesRequest.path")
         self.type = try buffer.readJuteInt("RemoveWatchesRequest.type")
     }
 
