@@ -252,6 +252,7 @@ public enum FourLetterWordRenderer {
         line("packets_sent", s.packetsSent)
         line("packets_received", s.packetsReceived)
         line("max_client_response_size", c.maxClientResponseSize)
+        // zooreg has no connection throttle, so it never drops; ZooKeeper prints 0.0 unless one is configured.
         line("connection_drop_probability", "0.0")
         line("watch_count", s.totalWatchCount)
         line("auth_failed_count", c.authFailedCount)
