@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -33,12 +34,18 @@ IMPLS = selected_impls()
 
 
 def kazoo_client(hosts: str, **kwargs) -> KazooClient:
-    """A KazooClient with fast, bounded reconnects (so restart tests do not wait for long back-offs)."""
+    """A KazooClient with fast, bounded reconnects (so restart tests do not wait for long back-offs).
+
+    kazoo waits session_timeout / len(hosts) for a handshake answer. ZooKeeper 3.8 accepts connections
+    during its startup and may leave an early handshake unanswered, which would stall a reconnecting kazoo
+    for the whole session timeout (and expire its session). Listing the one server 4 times cuts that wait to
+    a quarter of the session timeout without changing anything else.
+    """
     kwargs.setdefault("timeout", 10.0)
     kwargs.setdefault("connection_retry", KazooRetry(max_tries=-1, delay=0.05, backoff=1.5, max_delay=0.5,
                                                      max_jitter=0.1))
     kwargs.setdefault("command_retry", KazooRetry(max_tries=0))
-    return KazooClient(hosts=hosts, **kwargs)
+    return KazooClient(hosts=",".join([hosts] * 4), **kwargs)
 
 
 class ClientFactory:
@@ -67,14 +74,22 @@ class ClientFactory:
         return s
 
     def close_all(self) -> None:
-        for c in self.clients:
+        # kazoo's stop() can wait up to its connect timeout when a reconnect is in flight (e.g. right after
+        # a server restart), so the clients are stopped in parallel.
+        def stop(c):
             try:
                 c.stop()
                 c.close()
             except Exception:  # noqa: BLE001 - teardown must go on
                 pass
+
+        threads = [threading.Thread(target=stop, args=(c,), daemon=True) for c in self.clients]
+        for t in threads:
+            t.start()
         for r in self.raws:
             r.close_socket()
+        for t in threads:
+            t.join(30)
 
 
 @pytest.fixture(scope="session", params=IMPLS)
@@ -105,19 +120,45 @@ def fresh_server(impl, tmp_path):
     except ServerError as e:
         pytest.fail(str(e), pytrace=False)
     yield srv
-    srv.stop()
+    _stop_checking_alive(srv)
+
+
+def _stop_checking_alive(srv: Server) -> None:
+    """Stops a per-test server; fails the test if it had died on its own (the server never crashes)."""
+    died = srv.proc is not None and srv.proc.poll() is not None
+    code = srv.stop()
+    if died:
+        pytest.fail(f"{srv.impl} server exited with {code} during the test\n{srv.log_tail()}", pytrace=False)
+
+
+@pytest.fixture
+def server_factory(impl, tmp_path):
+    """Makes started servers with zoo.cfg overrides, e.g. server_factory(maxClientCnxns=3)."""
+    servers = []
+
+    def make(**overrides) -> Server:
+        srv = Server(impl, tmp_path / f"{impl}-{len(servers)}", **overrides)
+        servers.append(srv)
+        try:
+            srv.start()
+        except ServerError as e:
+            pytest.fail(str(e), pytrace=False)
+        return srv
+
+    yield make
+    for srv in servers:
+        _stop_checking_alive(srv)
 
 
 @pytest.fixture(autouse=True)
 def _server_still_alive(request):
-    """After each test, the server it used must still be running: the server never crashes."""
+    """After each test, the shared server must still be running: the server never crashes."""
     yield
-    for name in ("server", "fresh_server"):
-        if name in request.fixturenames:
-            srv = request.getfixturevalue(name)
-            if srv.proc is not None and srv.proc.poll() is not None:
-                pytest.fail(f"{srv.impl} server exited with {srv.proc.returncode} during the test\n"
-                            + srv.log_tail(), pytrace=False)
+    if "server" in request.fixturenames:
+        srv = request.getfixturevalue("server")
+        if srv.proc is not None and srv.proc.poll() is not None:
+            pytest.fail(f"{srv.impl} server exited with {srv.proc.returncode} during the test\n"
+                        + srv.log_tail(), pytrace=False)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from helpers import Recorder, wait_until
+from kazoo.exceptions import ConnectionLoss
 from kazoo.protocol.states import EventType as KEventType
 
 from zkraw import (
@@ -175,7 +176,13 @@ def test_kazoo_session_survives_connection_loss(make_client, root):
     zk.create(f"{root}/e", ephemeral=True)
     session_id = zk.client_id[0]
     zk._connection._socket.shutdown(socket.SHUT_RDWR)  # drop the TCP connection under kazoo's feet
-    wait_until(lambda: zk.connected and zk.exists(f"{root}/e") is not None, timeout=15, what="reconnect")
+    def reconnected():
+        try:
+            return zk.connected and zk.exists(f"{root}/e") is not None
+        except ConnectionLoss:
+            return False
+
+    wait_until(reconnected, timeout=15, what="reconnect")
     assert zk.client_id[0] == session_id
     assert zk.exists(f"{root}/e").ephemeralOwner == session_id
 
