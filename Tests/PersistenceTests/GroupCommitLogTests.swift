@@ -33,15 +33,20 @@ final class Sequencer: @unchecked Sendable {
     private let lock = NSLock()
     private var next: Int64 = 1
     private var callIndex = 0
+    static let payload = ByteBuffer(repeating: 0x5A, count: 100)
 
-    func appendNext(to log: GroupCommitLog, results: Results) {
+    func appendNext(to log: GroupCommitLog, results: Results, extra: GroupCommitLog.Completion? = nil) {
+        // One shared payload keeps the serial section as short as a server's.
         lock.lock()
         defer { lock.unlock() }
         let zxid = next
         next += 1
         let id = callIndex
         callIndex += 1
-        log.append([record(zxid)]) { results.record(id, $0) }
+        log.append([LogRecord(zxid: zxid, payload: Self.payload)]) { result in
+            results.record(id, result)
+            extra?(result)
+        }
     }
 }
 
@@ -85,7 +90,7 @@ final class Sequencer: @unchecked Sendable {
             #expect(stats.fsyncs < stats.appendCalls)
             #expect(io.fdatasyncCalls <= 3)
             #expect(stats.durableZxid == Int64(total))
-            #expect(try reader(dir).readAllRecords() == (1...Int64(total)).map { record($0) })
+            #expect(try reader(dir).readAllRecords() == (1...Int64(total)).map { LogRecord(zxid: $0, payload: Sequencer.payload) })
         }
     }
 
@@ -107,7 +112,7 @@ final class Sequencer: @unchecked Sendable {
             #expect(results.all.count == 1200)
             #expect(results.all.values.allSatisfy { (try? $0.get()) != nil })
             #expect(try log.logFiles().count > 1)
-            #expect(try reader(dir).readAllRecords() == (1...1200).map { record($0) })
+            #expect(try reader(dir).readAllRecords() == (1...1200).map { LogRecord(zxid: $0, payload: Sequencer.payload) })
         }
     }
 
