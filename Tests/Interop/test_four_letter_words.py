@@ -148,6 +148,23 @@ def test_cons(server, zk):
     assert ",to=10000," in mine[0]
 
 
+def test_cons_counts_the_handshake(server, make_client):
+    # ZooKeeper counts the connect request: after the handshake alone a connection shows recved=1,sent=1,
+    # lop=SESS and lcxid=0x0; each request then adds one and names itself (EXIS for exists)
+    s = make_client.raw()
+
+    def my_line():
+        lines = [line for line in server.four_letter_word("cons").splitlines() if f"sid=0x{s.session_id:x}," in line]
+        assert len(lines) == 1, lines
+        return lines[0]
+
+    line = my_line()
+    assert "(queued=0,recved=1,sent=1," in line and ",lop=SESS," in line and ",lcxid=0x0," in line, line
+    s.exists("/")
+    line = my_line()
+    assert "(queued=0,recved=2,sent=2," in line and ",lop=EXIS," in line and ",lcxid=0x1," in line, line
+
+
 def test_envi(server, zk):
     text = server.four_letter_word("envi")
     lines = text.splitlines()

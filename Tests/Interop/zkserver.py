@@ -109,6 +109,10 @@ class Server:
             "DigestAuthenticationProvider.superDigest": digest(SUPER_USER, SUPER_PASSWORD),
             "extendedTypesEnabled": "true",
             "znode.container.checkIntervalMs": CONTAINER_CHECK_INTERVAL_MS,
+            # zooreg's Prometheus endpoint (ZooKeeper hands metricsProvider.* to its metrics provider; the
+            # default provider ignores them): loopback and a free port, so servers never collide on 7000.
+            "metricsProvider.httpHost": HOST,
+            "metricsProvider.httpPort": free_port(),
         }
         self.settings.update(overrides)
         self.proc: Optional[subprocess.Popen] = None
