@@ -81,14 +81,17 @@ public enum ACLs {
                 }
                 if !any { return nil }
             case "digest":
-                guard id.id.contains(":") else { return nil }
+                // DigestAuthenticationProvider.isValid: `id.split(":").length == 2`, and Java's split drops
+                // trailing empty strings ("user:" has one part, "a:b:c" three, "a:b:" two).
+                var parts = id.id.split(separator: ":", omittingEmptySubsequences: false)
+                while parts.last?.isEmpty == true { parts.removeLast() }
+                guard parts.count == 2 else { return nil }
                 append(entry, to: &result)
             case "ip":
                 guard IPAddressPattern.isValid(id.id) else { return nil }
                 append(entry, to: &result)
-            case "super":
-                append(entry, to: &result)
             default:
+                // No server provider: ProviderRegistry knows ip and digest only ("super" is not an ACL scheme).
                 return nil
             }
         }
