@@ -150,12 +150,13 @@ struct RequestPreparer {
         guard ZNodePath.isValid(path) else { throw .badArguments }
     }
 
-    /// getParentPathAndValidate: the root and the special /zookeeper nodes can't be deleted.
+    /// getParentPathAndValidate: the root and the special /zookeeper nodes can't be deleted. Like ZooKeeper it
+    /// refuses only paths without '/' or with a NUL; anything else is looked up (so "/a/" is NoNode).
     private func parentForWrite(_ path: String) throws(ErrorCode) -> String {
-        guard ZNodePath.isValid(path), path != "/", !DataTree.systemPaths.contains(path),
-            let parent = ZNodePath.parent(of: path)
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), !path.utf8.contains(0), path != "/",
+            !DataTree.systemPaths.contains(path)
         else { throw .badArguments }
-        return parent
+        return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
     }
 
     private func check(_ acl: [ACL], _ perm: Perms, _ who: Requester) throws(ErrorCode) {
