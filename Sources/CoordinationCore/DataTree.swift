@@ -27,13 +27,16 @@ public struct DataTree: Sendable {
         nodes = [:]
         let open = acls.intern(ACLs.openUnsafe)
         nodes["/"] = ZNode(data: [], aclRef: open, zxid: 0, time: 0, ephemeralOwner: 0)
+        approximateDataSize = 1  // the root's path, counted as a restored tree counts it
         for path in DataTree.systemPaths {
             insert(path: path, node: ZNode(data: [], aclRef: open, zxid: 0, time: 0, ephemeralOwner: 0), countCreate: false)
         }
-        // ZooKeeper's /zookeeper/config is readable by everyone but writable by no one but super.
+        // ZooKeeper's /zookeeper/config is readable by everyone but writable by no one but super. DataTree sets it
+        // with setACL(path, READ_ACL_UNSAFE, -1), which stores -1 as the aversion.
         if let config = nodes["/zookeeper/config"] {
             var c = config
             c.aclRef = acls.intern(ACLs.readUnsafe)
+            c.aversion = -1
             nodes["/zookeeper/config"] = c
         }
     }
