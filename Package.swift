@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "zooreg", targets: ["zooreg"]),
         .library(name: "ZooKeeperWire", targets: ["ZooKeeperWire"]),
         .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
+        .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -72,12 +73,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // async/await ZooKeeper client: connection state machine, pipelining, watches as AsyncSequence.
+        .target(
+            name: "ZooKeeperClient",
+            dependencies: [
+                "Jute", "ZooKeeperWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "zooreg",
             dependencies: [
                 "CoordinationServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -94,6 +110,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ZooKeeperClientTests",
+            dependencies: [
+                "ZooKeeperClient", "ZooKeeperWire", "CoordinationServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -26,6 +26,8 @@ public struct CoordinationStateMachine: Sendable {
     private var nextSessionId: Int64
     private var nextContainerCheck: Int64
     private var superId: String?
+    /// Sessions expired so far (for mntr's expired-session count).
+    public private(set) var expiredSessionCount: Int64 = 0
 
     /// Starts from recovered state. Every restored session gets a full timeout from `now` to reconnect, as in
     /// ZooKeeper.
@@ -56,6 +58,8 @@ public struct CoordinationStateMachine: Sendable {
     /// When the next tick has work (session bucket or container check), in monotonic ms.
     public var nextDeadline: Int64 { min(expiry.nextExpirationTime, nextContainerCheck) }
     public var sessionIds: [Int64] { Array(live.keys) }
+    /// Session expiry buckets (monotonic ms → sessions), for `dump`.
+    public var sessionExpiryBuckets: [(time: Int64, keys: [Int64])] { expiry.buckets }
 
     // MARK: Connections
 
@@ -419,6 +423,7 @@ public struct CoordinationStateMachine: Sendable {
     /// Expires sessions whose deadline has passed, and reaps empty containers and expired TTL nodes.
     public mutating func tick(now: CoreTime, into actions: inout [CoreAction]) {
         for sid in expiry.expire(now: now.monotonic).sorted() {
+            expiredSessionCount += 1
             let conn = live[sid]?.connection
             closeSession(sid, cxid: 0, now: now, reason: .sessionExpired, into: &actions)
             if let conn {

@@ -3,7 +3,7 @@
 public struct ExpiryQueue<Key: Hashable & Sendable>: Sendable {
     public let interval: Int64
     private var deadlines: [Key: Int64] = [:]
-    private var buckets: [Int64: Set<Key>] = [:]
+    private var bucketsStorage: [Int64: Set<Key>] = [:]
     /// The next bucket time at which something may expire.
     public private(set) var nextExpirationTime: Int64
 
@@ -20,35 +20,40 @@ public struct ExpiryQueue<Key: Hashable & Sendable>: Sendable {
 
     public func deadline(of key: Key) -> Int64? { deadlines[key] }
 
+    /// The buckets in time order, for diagnostics (ZooKeeper's `dump`).
+    public var buckets: [(time: Int64, keys: [Key])] {
+        bucketsStorage.keys.sorted().map { ($0, Array(bucketsStorage[$0]!)) }
+    }
+
     /// Sets `key` to expire `timeout` after `now` (rounded up to the tick).
     public mutating func touch(_ key: Key, timeout: Int64, now: Int64) {
         let newDeadline = roundToNextInterval(now + timeout)
         let old = deadlines[key]
         if old == newDeadline { return }
         if let old {
-            buckets[old]?.remove(key)
-            if buckets[old]?.isEmpty == true { buckets[old] = nil }
+            bucketsStorage[old]?.remove(key)
+            if bucketsStorage[old]?.isEmpty == true { bucketsStorage[old] = nil }
         }
         deadlines[key] = newDeadline
-        buckets[newDeadline, default: []].insert(key)
+        bucketsStorage[newDeadline, default: []].insert(key)
     }
 
     public mutating func remove(_ key: Key) {
         guard let old = deadlines.removeValue(forKey: key) else { return }
-        buckets[old]?.remove(key)
-        if buckets[old]?.isEmpty == true { buckets[old] = nil }
+        bucketsStorage[old]?.remove(key)
+        if bucketsStorage[old]?.isEmpty == true { bucketsStorage[old] = nil }
     }
 
     /// Removes and returns every key whose bucket time is at or before `now`.
     public mutating func expire(now: Int64) -> [Key] {
         var expired: [Key] = []
         while nextExpirationTime <= now {
-            if let keys = buckets.removeValue(forKey: nextExpirationTime) {
+            if let keys = bucketsStorage.removeValue(forKey: nextExpirationTime) {
                 for k in keys { deadlines[k] = nil }
                 expired.append(contentsOf: keys)
             }
             nextExpirationTime += interval
-            if buckets.isEmpty {
+            if bucketsStorage.isEmpty {
                 // Nothing left: jump to now's bucket instead of stepping through empty ones.
                 nextExpirationTime = roundToNextInterval(now)
                 break

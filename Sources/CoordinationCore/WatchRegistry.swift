@@ -48,6 +48,13 @@ public struct WatchRegistry: Sendable {
         return out.mapValues { $0.sorted() }
     }
 
+    /// Every (watcher, path) of the data table (what ZooKeeper's wchs/wchc/wchp list), sorted.
+    public func dataWatchList() -> [(watcher: Int64, path: String)] {
+        var out: [(watcher: Int64, path: String)] = []
+        for (path, ws) in data { for w in ws.keys { out.append((w, path)) } }
+        return out.sorted { $0.path == $1.path ? $0.watcher < $1.watcher : $0.path < $1.path }
+    }
+
     public mutating func add(_ table: Table, path: String, watcher: Int64, mode: WatchModes = .standard) {
         switch table {
         case .data: Self.insert(&data, path: path, watcher: watcher, mode: mode)

@@ -14,12 +14,15 @@ import ZooKeeperWire
 public final class ZooKeeperServer: Service, Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
+    let metrics: ServerMetrics?
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let boundPortWaiters = NIOLockedValueBox<[CheckedContinuation<Int, Never>]>([])
 
-    public init(configuration: ServerConfiguration, logger: Logger) {
+    /// - Parameter metrics: where request, fsync and gauge metrics go (nil: none).
+    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// The port the server listens on, once bound (useful with clientPort=0).
@@ -61,7 +64,10 @@ public final class ZooKeeperServer: Service, Sendable {
                 "Serving ZooKeeper clients",
                 metadata: ["address": "\(configuration.clientPortAddress)", "port": "\(port)", "dataDir": "\(configuration.dataDir)"])
             let fatal = NIOLockedValueBox<Error?>(nil)
+            let metrics = self.metrics
             try await loop.submit {
+                engine.value.boundPort = port
+                engine.value.metrics = metrics
                 engine.value.onFatalError = { error in
                     fatal.withLockedValue { $0 = error }
                     server.close(promise: nil)
@@ -77,6 +83,10 @@ public final class ZooKeeperServer: Service, Sendable {
                     _ = persistence.threadPool.runIfActive(eventLoop: loop) { persistence.purge(retain: retain) }
                 } : nil
 
+            let gaugeTask = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+                engine.value.updateGauges()
+            }
+
             try await withGracefulShutdownHandler {
                 try await server.closeFuture.get()
             } onGracefulShutdown: {
@@ -84,6 +94,7 @@ public final class ZooKeeperServer: Service, Sendable {
                 server.close(promise: nil)
             }
             purgeTask?.cancel()
+            gaugeTask.cancel()
             try await loop.submit { engine.value.beginShutdown() }.get()
             await persistence.log.shutdown()  // every durable completion is queued on the loop before this returns
             try await loop.submit { engine.value.closeAllConnections() }.get()

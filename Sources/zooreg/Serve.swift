@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoordinationServer
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Foundation
 
@@ -64,9 +65,19 @@ struct Serve: AsyncParsableCommand {
         for warning in configuration.warnings {
             logger.warning("Configuration", metadata: ["warning": "\(warning)"])
         }
-        let server = ZooKeeperServer(configuration: configuration, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var metrics: ServerMetrics?
+        if configuration.metricsEnabled {
+            let registry = PrometheusCollectorRegistry()
+            metrics = ServerMetrics(registry: registry)
+            services.append(.init(service: MetricsHTTPServer(
+                host: configuration.metricsHTTPHost, port: configuration.metricsHTTPPort, registry: registry,
+                logger: logger)))
+        }
+        let server = ZooKeeperServer(configuration: configuration, logger: logger, metrics: metrics)
+        services.insert(.init(service: server), at: 0)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -85,9 +85,10 @@ import Testing
         #expect(!c.extendedTypesEnabled)
         #expect(c.containerCheckIntervalMs == 60_000)
         #expect(c.containerMaxPerMinute == 10_000)
-        #expect(c.metricsHTTPPort == 7000)
+        // No metricsProvider key in the file: no endpoint, as in ZooKeeper.
+        #expect(c.metricsHTTPPort == 0)
         #expect(c.metricsHTTPHost == "0.0.0.0")
-        #expect(c.metricsEnabled)
+        #expect(!c.metricsEnabled)
         #expect(c.warnings.isEmpty)
         #expect(c.isEnabled(.srvr))
         #expect(!c.isEnabled(.ruok))
@@ -300,8 +301,8 @@ import Testing
     }
 
     @Test func metricsPortMustDifferFromClientPort() {
-        let e = error("dataDir=/d\nclientPort=7000\n")
-        #expect(e?.source == .file("zoo.cfg", line: 2))
+        let e = error("dataDir=/d\nmetricsProvider.httpPort=7000\nclientPort=7000\n")
+        #expect(e?.source == .file("zoo.cfg", line: 3))
         #expect(e?.message.hasPrefix("clientPort and metricsProvider.httpPort are both 7000") == true)
     }
 

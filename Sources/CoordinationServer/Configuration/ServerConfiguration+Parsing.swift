@@ -144,6 +144,11 @@ private struct FileConfigurationBuilder {
     func finish(overrides: ServerConfiguration.Overrides) throws(ConfigurationError) -> ServerConfiguration {
         var result = configuration
         result.warnings = warnings
+        // As in ZooKeeper, a zoo.cfg that names no metrics provider gets no metrics endpoint (several servers
+        // on one machine would otherwise fight over port 7000). Without a file, the embedded defaults keep it.
+        if lines["metricsProvider.className"] == nil && lines["metricsProvider.httpPort"] == nil {
+            result.metricsHTTPPort = 0
+        }
         if !sawDataDir && overrides.dataDir == nil {
             throw ConfigurationError(
                 .missingKey("dataDir", explanation: "set dataDir in the file or pass a data directory flag"),

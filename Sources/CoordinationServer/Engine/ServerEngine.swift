@@ -30,7 +30,7 @@ final class ServerEngine {
 
     /// An output waiting for the log.
     enum Held {
-        case send(ConnectionID, OutboundFrame, receivedAt: Int64)
+        case send(ConnectionID, OutboundFrame, receivedAt: Int64, op: OpCode?)
         case close(ConnectionID, CloseReason)
     }
 
@@ -57,6 +57,10 @@ final class ServerEngine {
     private var failed = false
     private var shuttingDown = false
     let startedAt = ServerClock.wallMillis()
+    var boundPort: Int?
+    var metrics: ServerMetrics?
+    private(set) var snapshotsTaken: Int64 = 0
+    var expiredSessions: Int64 { core.expiredSessionCount }
     var random = SystemRandomNumberGenerator()
 
     init(
@@ -115,8 +119,16 @@ final class ServerEngine {
         var password = [UInt8](repeating: 0, count: 16)
         for i in 0..<16 { password[i] = UInt8.random(in: 0...255, using: &random) }
         let now = ServerClock.now()
+        stats.packetsReceived += 1
+        if var c = connections[id] {
+            // ZooKeeper counts the connect request: recved=1, lop=SESS, lcxid=0x0.
+            c.received += 1
+            c.lastOp = "SESS"
+            c.lastXid = 0
+            connections[id] = c
+        }
         core.connect(id, request: request, password: password, now: now, into: &actions)
-        run(receivedMicros: ServerClock.monotonicNanos() / 1000)
+        run(receivedMicros: ServerClock.monotonicNanos() / 1000, op: .createSession)
     }
 
     /// A request frame after the handshake.
@@ -127,12 +139,12 @@ final class ServerEngine {
         if var c = connections[id] {
             c.received += 1
             c.lastXid = xid
-            c.lastOp = Self.shortName(request.opCode)
+            c.lastOp = ConnectionStatus.lastOperationName(opCode: request.opCode.rawValue)
             c.outstanding += 1
             connections[id] = c
         }
         core.receive(id, xid: xid, request: request, now: now, into: &actions)
-        run(receivedMicros: receivedMicros)
+        run(receivedMicros: receivedMicros, op: request.opCode)
     }
 
     /// A frame the codec could not turn into a request: answer as ZooKeeper does.
@@ -149,13 +161,13 @@ final class ServerEngine {
             logger.warning("Malformed request", metadata: ["connection": "\(id)", "error": "\(error)"])
             actions.append(.send(id, .reply(xid: xid, zxid: core.lastZxid, err: .marshallingError, response: .empty)))
         }
-        run(receivedMicros: receivedMicros)
+        run(receivedMicros: receivedMicros, op: nil)
     }
 
     // MARK: Driving the core
 
     /// Performs the actions the core just produced, holding sends behind pending log writes.
-    private func run(receivedMicros: Int64) {
+    private func run(receivedMicros: Int64, op: OpCode?) {
         for action in actions {
             switch action {
             case .log(let logged):
@@ -166,9 +178,9 @@ final class ServerEngine {
                 txnsSinceSnapshot += 1
             case .send(let id, let frame):
                 if durableZxid >= submittedZxid && held.isEmpty {
-                    write(id, frame, receivedAt: receivedMicros)
+                    write(id, frame, receivedAt: receivedMicros, op: op)
                 } else {
-                    held.append((submittedZxid, .send(id, frame, receivedAt: receivedMicros)))
+                    held.append((submittedZxid, .send(id, frame, receivedAt: receivedMicros, op: op)))
                 }
             case .close(let id, let reason):
                 if durableZxid >= submittedZxid && held.isEmpty {
@@ -196,7 +208,10 @@ final class ServerEngine {
         let upTo = records.last!.zxid
         let bound = NIOLoopBound(self, eventLoop: loop)
         let loop = self.loop
+        let submittedAt = ContinuousClock.now
+        let metrics = self.metrics
         persistence.log.append(records) { result in
+            metrics?.recordFsync(duration: ContinuousClock.now - submittedAt)
             loop.execute {
                 bound.value.logCompleted(upTo: upTo, result: result)
             }
@@ -210,7 +225,7 @@ final class ServerEngine {
             while let head = held.first, head.zxid <= durableZxid {
                 held.removeFirst()
                 switch head.held {
-                case .send(let id, let frame, let at): write(id, frame, receivedAt: at)
+                case .send(let id, let frame, let at, let op): write(id, frame, receivedAt: at, op: op)
                 case .close(let id, let reason): closeConnection(id, reason: reason)
                 }
             }
@@ -240,11 +255,14 @@ final class ServerEngine {
 
     // MARK: Output
 
-    private func write(_ id: ConnectionID, _ frame: OutboundFrame, receivedAt: Int64?) {
+    private func write(_ id: ConnectionID, _ frame: OutboundFrame, receivedAt: Int64?, op: OpCode?) {
         guard var c = connections[id], !c.closeAfterFlush else { return }
         switch frame {
         case .connectResponse(let response):
             c.out.writeZooKeeperFrame(record: response)
+            c.sent += 1
+            c.lastZxid = core.lastZxid
+            stats.packetsSent += 1
         case .reply(let xid, let zxid, let err, let response):
             c.out.writeZooKeeperReply(xid: xid, zxid: zxid, err: err, response: response)
             c.sent += 1
@@ -253,8 +271,10 @@ final class ServerEngine {
             stats.packetsSent += 1
             if let receivedAt {
                 let now = ServerClock.monotonicNanos() / 1000
-                stats.record(latencyMicros: max(0, now - receivedAt))
+                let latency = max(0, now - receivedAt)
+                stats.record(latencyMicros: latency)
                 c.lastResponseTime = ServerClock.wallMillis()
+                metrics?.recordRequest(xid == SpecialXid.ping ? .ping : op, duration: .microseconds(latency))
             }
         case .notification(let zxid, let event):
             c.out.writeZooKeeperNotification(zxid: zxid, event: event)
@@ -289,6 +309,7 @@ final class ServerEngine {
             c.dirty = false
             if c.out.readableBytes > 0 {
                 let buffer = c.out
+                metrics?.bytesSent.increment(by: Int64(buffer.readableBytes))
                 c.out = c.channel.allocator.buffer(capacity: 256)
                 if c.closeAfterFlush {
                     let channel = c.channel
@@ -323,7 +344,7 @@ final class ServerEngine {
         guard !failed else { return }
         let now = ServerClock.now()
         core.tick(now: now, into: &actions)
-        run(receivedMicros: ServerClock.monotonicNanos() / 1000)
+        run(receivedMicros: ServerClock.monotonicNanos() / 1000, op: nil)
         endOfBatch()
     }
 
@@ -345,6 +366,7 @@ final class ServerEngine {
             try persistence.writeSnapshot(state)
         }.whenComplete { result in
             bound.value.snapshotInProgress = false
+            bound.value.snapshotsTaken += 1
             switch result {
             case .success: logger.info("Snapshot written", metadata: ["zxid": "0x\(String(zxid, radix: 16))"])
             case .failure(let error): logger.error("Snapshot failed", metadata: ["error": "\(error)"])
@@ -369,23 +391,25 @@ final class ServerEngine {
 
     var heldCount: Int { held.count }
 
-    static func shortName(_ op: OpCode) -> String {
-        switch op {
-        case .ping: return "PING"
-        case .create, .create2, .createContainer, .createTTL: return "CREA"
-        case .delete: return "DELE"
-        case .exists: return "EXIS"
-        case .getData: return "GETD"
-        case .setData: return "SETD"
-        case .getACL: return "GETA"
-        case .setACL: return "SETA"
-        case .getChildren, .getChildren2: return "GETC"
-        case .sync: return "SYNC"
-        case .multi, .multiRead: return "MULT"
-        case .closeSession: return "CLOS"
-        case .setWatches, .setWatches2: return "SETW"
-        case .auth: return "AUTH"
-        default: return "\(op)".uppercased().prefix(4).description
+    func resetServerStatistics() {
+        stats.reset()
+    }
+
+    func resetConnectionStatistics() {
+        for (id, var c) in connections {
+            c.received = 0
+            c.sent = 0
+            connections[id] = c
         }
+    }
+
+    /// Publishes the gauges (called periodically, not per request).
+    func updateGauges() {
+        guard let metrics else { return }
+        metrics.connections.record(connections.count)
+        metrics.sessions.record(core.sessionCount)
+        metrics.znodes.record(core.state.tree.nodeCount)
+        metrics.watches.record(core.watches.count)
+        metrics.ephemerals.record(core.state.tree.ephemerals.values.reduce(0) { $0 + $1.count })
     }
 }
