@@ -43,8 +43,8 @@ struct RequestPreparer {
             // their CreateTxn records only "ephemeral or not". Only createContainer makes a container.
             return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1, containerOp: false, by: who, overlay: &overlay)
         case .createContainer(let r):
-            guard r.flags == CreateMode.container.rawValue else { throw .badArguments }
-            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: -1, containerOp: true, by: who, overlay: &overlay)
+            // ZooKeeper makes a container whatever flags createContainer carries.
+            return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: CreateMode.container.rawValue, ttl: -1, containerOp: true, by: who, overlay: &overlay)
         case .createTTL(let r):
             return try prepareCreate(path: r.path, data: r.data, acl: r.acl, flags: r.flags, ttl: r.ttl, containerOp: false, by: who, overlay: &overlay)
         case .delete(let r):
