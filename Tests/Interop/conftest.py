@@ -195,3 +195,15 @@ def root(zk):
 @pytest.fixture
 def raw(make_client):
     return make_client.raw
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed test, attach the tail of the server's log to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.when in ("setup", "call", "teardown"):
+        for name in ("server", "fresh_server"):
+            srv = item.funcargs.get(name) if hasattr(item, "funcargs") else None
+            if isinstance(srv, Server):
+                report.sections.append((f"{srv.impl} server log ({name})", srv.log_tail(40)))

@@ -136,7 +136,7 @@ def test_session_expiry_removes_ephemerals_and_fires_watches(server, make_client
     elapsed = time.monotonic() - gone
     assert ev.type == EventType.NODE_DELETED
     # expiry within about one tick of the timeout (plus scheduling slack), and never early
-    assert timeout_ms / 1000 - 0.05 <= elapsed <= timeout_ms / 1000 + 2 * server.tick_ms / 1000 + 1.5, elapsed
+    assert timeout_ms / 1000 - 0.2 <= elapsed <= timeout_ms / 1000 + 2 * server.tick_ms / 1000 + 1.5, elapsed
     # all ephemerals went in one transaction
     assert sorted(watcher.get_children(root)) == ["p"]
     watcher.ping()
@@ -149,9 +149,9 @@ def test_session_expiry_removes_ephemerals_and_fires_watches(server, make_client
 
 
 def test_pings_keep_a_session_alive(make_client, root):
-    s = make_client.raw(session_timeout_ms=800)
+    s = make_client.raw(session_timeout_ms=1200)
     s.create(f"{root}/e", flags=CreateFlags.EPHEMERAL)
-    end = time.monotonic() + 2.5
+    end = time.monotonic() + 3.0
     while time.monotonic() < end:
         time.sleep(0.2)
         s.ping()
@@ -161,13 +161,13 @@ def test_pings_keep_a_session_alive(make_client, root):
 
 
 def test_session_resumed_on_new_connection_before_expiry(make_client, root):
-    a = make_client.raw(session_timeout_ms=2000)
+    a = make_client.raw(session_timeout_ms=4000)
     a.create(f"{root}/e", flags=CreateFlags.EPHEMERAL)
     a.close_socket()
-    time.sleep(0.8)
-    b = make_client.raw(session_timeout_ms=2000, session_id=a.session_id, passwd=a.passwd, last_zxid=a.last_zxid)
+    time.sleep(2.0)
+    b = make_client.raw(session_timeout_ms=4000, session_id=a.session_id, passwd=a.passwd, last_zxid=a.last_zxid)
     assert b.session_id == a.session_id
-    time.sleep(1.6)  # longer than what was left of the first timeout: the reconnect touched the session
+    time.sleep(2.5)  # past the first connection's deadline: the reconnect touched the session
     assert b.exists(f"{root}/e") is not None
 
 

@@ -549,9 +549,10 @@ class RawSession:
             pass
 
     def close(self) -> None:
-        """closeSession, then close the socket."""
+        """closeSession, wait (bounded) until the server has closed the connection, then close the socket."""
         try:
             self.call_raw(Op.CLOSE_SESSION)
+            read_until_closed(self.sock, timeout=2.0)
         except (ConnectionClosed, TimeoutError, OSError):
             pass
         self.close_socket()
