@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ZooKeeperWire", targets: ["ZooKeeperWire"]),
         .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
         .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
+        .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -87,10 +88,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Service registry on the client: Curator-compatible instances, registrar, watch-fed resolver, health checks.
+        .target(
+            name: "ServiceRegistry",
+            dependencies: [
+                "ZooKeeperClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "zooreg",
             dependencies: [
-                "CoordinationServer",
+                "CoordinationServer", "ServiceRegistry", "ZooKeeperClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -118,6 +133,18 @@ let package = Package(
             name: "ZooKeeperClientTests",
             dependencies: [
                 "ZooKeeperClient", "ZooKeeperWire", "CoordinationServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ServiceRegistryTests",
+            dependencies: [
+                "ServiceRegistry", "ZooKeeperClient", "CoordinationServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
