@@ -152,7 +152,7 @@ public struct CoordinationStateMachine: Sendable {
         case .create, .create2, .createContainer, .createTTL, .delete, .setData, .setACL:
             var overlay = Overlay()
             do {
-                let txn = try preparer.prepare(request, by: who, overlay: &overlay)
+                let txn = try prepareOne(request, by: who, overlay: &overlay)
                 let result = commit(txn, sessionId: sid, cxid: xid, now: now, into: &actions)
                 reply(id, xid, .ok, Self.response(to: request, result: result), zxid: state.lastZxid, into: &actions)
             } catch {
@@ -277,22 +277,15 @@ public struct CoordinationStateMachine: Sendable {
 
     private var preparer: RequestPreparer { RequestPreparer(tree: state.tree, config: config) }
 
+    private func prepareOne(_ request: ZooKeeperRequest, by who: Requester, overlay: inout Overlay) throws(ErrorCode) -> Transaction {
+        try preparer.prepare(request, by: who, overlay: &overlay)
+    }
+
     private mutating func multi(
         _ ops: [ZooKeeperRequest], id: ConnectionID, xid: Int32, who: Requester, now: CoreTime,
         into actions: inout [CoreAction]
     ) {
-        var overlay = Overlay()
-        var txns: [Transaction] = []
-        var failure: (index: Int, code: ErrorCode)?
-        let p = preparer
-        for (i, op) in ops.enumerated() {
-            do {
-                txns.append(try p.prepare(op, by: who, overlay: &overlay))
-            } catch {
-                failure = (i, error)
-                break
-            }
-        }
+        let (txns, failure) = prepareAll(ops, who: who)
         if let failure {
             let results: [MultiResult] = ops.indices.map { i in
                 i < failure.index ? .error(.ok) : i == failure.index ? .error(failure.code) : .error(.runtimeInconsistency)
@@ -314,6 +307,23 @@ public struct CoordinationStateMachine: Sendable {
             return .success(op.opCode, Self.response(to: op, result: r))
         }
         reply(id, xid, .ok, .multi(results), zxid: state.lastZxid, into: &actions)
+    }
+
+    /// Prepares every op of a multi against one overlay. A separate function so that no copy of the tree
+    /// outlives preparation: a live copy would make the commit that follows copy the whole tree (CoW).
+    private func prepareAll(_ ops: [ZooKeeperRequest], who: Requester) -> ([Transaction], (index: Int, code: ErrorCode)?) {
+        var overlay = Overlay()
+        var txns: [Transaction] = []
+        txns.reserveCapacity(ops.count)
+        let p = preparer
+        for (i, op) in ops.enumerated() {
+            do {
+                txns.append(try p.prepare(op, by: who, overlay: &overlay))
+            } catch {
+                return (txns, (i, error))
+            }
+        }
+        return (txns, nil)
     }
 
     private static func response(to request: ZooKeeperRequest, result: ApplyResult) -> ZooKeeperResponse {
@@ -438,6 +448,13 @@ public struct CoordinationStateMachine: Sendable {
     }
 
     private mutating func reap(now: CoreTime, into actions: inout [CoreAction]) {
+        for txn in reapTransactions(now: now) {
+            commit(txn, sessionId: 0, cxid: 0, now: now, into: &actions)
+        }
+    }
+
+    /// The deletions the container/TTL reaper wants, computed before any commit (no tree copy stays alive).
+    private func reapTransactions(now: CoreTime) -> [Transaction] {
         let tree = state.tree
         var candidates: [String] = []
         for path in tree.containers {
@@ -451,11 +468,8 @@ public struct CoordinationStateMachine: Sendable {
             }
         }
         let limit = max(1, config.containerMaxPerMinute * Int(config.containerCheckInterval) / 60_000)
-        for path in candidates.sorted().prefix(limit) {
-            if let txn = preparer.prepareReap(path) {
-                commit(txn, sessionId: 0, cxid: 0, now: now, into: &actions)
-            }
-        }
+        let p = preparer
+        return candidates.sorted().prefix(limit).compactMap { p.prepareReap($0) }
     }
 }
 

@@ -11,7 +11,9 @@ import ZooKeeperWire
 ///
 /// Not Sendable: every method must be called on `loop` (handlers reach it through `NIOLoopBound`).
 final class ServerEngine {
-    struct Connection {
+    /// A client connection's bookkeeping. A class, so that appending to `out` never copies the buffer
+    /// (a struct in the dictionary would be copied out, making the buffer's storage shared and CoW-copied).
+    final class Connection {
         let channel: Channel
         let remoteAddress: String
         let remotePort: Int
@@ -26,6 +28,14 @@ final class ServerEngine {
         var lastZxid: Int64 = 0
         var lastResponseTime: Int64 = 0
         var outstanding = 0
+
+        init(channel: Channel, remoteAddress: String, remotePort: Int, openedAt: Int64, out: ByteBuffer) {
+            self.channel = channel
+            self.remoteAddress = remoteAddress
+            self.remotePort = remotePort
+            self.openedAt = openedAt
+            self.out = out
+        }
     }
 
     /// An output waiting for the log.
@@ -120,12 +130,11 @@ final class ServerEngine {
         for i in 0..<16 { password[i] = UInt8.random(in: 0...255, using: &random) }
         let now = ServerClock.now()
         stats.packetsReceived += 1
-        if var c = connections[id] {
+        if let c = connections[id] {
             // ZooKeeper counts the connect request: recved=1, lop=SESS, lcxid=0x0.
             c.received += 1
             c.lastOp = "SESS"
             c.lastXid = 0
-            connections[id] = c
         }
         core.connect(id, request: request, password: password, now: now, into: &actions)
         run(receivedMicros: ServerClock.monotonicNanos() / 1000, op: .createSession)
@@ -136,12 +145,11 @@ final class ServerEngine {
         stats.packetsReceived += 1
         let receivedMicros = ServerClock.monotonicNanos() / 1000
         let now = ServerClock.now()
-        if var c = connections[id] {
+        if let c = connections[id] {
             c.received += 1
             c.lastXid = xid
             c.lastOp = ConnectionStatus.lastOperationName(opCode: request.opCode.rawValue)
             c.outstanding += 1
-            connections[id] = c
         }
         core.receive(id, xid: xid, request: request, now: now, into: &actions)
         run(receivedMicros: receivedMicros, op: request.opCode)
@@ -256,7 +264,7 @@ final class ServerEngine {
     // MARK: Output
 
     private func write(_ id: ConnectionID, _ frame: OutboundFrame, receivedAt: Int64?, op: OpCode?) {
-        guard var c = connections[id], !c.closeAfterFlush else { return }
+        guard let c = connections[id], !c.closeAfterFlush else { return }
         switch frame {
         case .connectResponse(let response):
             c.out.writeZooKeeperFrame(record: response)
@@ -285,18 +293,16 @@ final class ServerEngine {
             c.dirty = true
             dirty.append(id)
         }
-        connections[id] = c
     }
 
     private func closeConnection(_ id: ConnectionID, reason: CloseReason) {
-        guard var c = connections[id] else { return }
+        guard let c = connections[id] else { return }
         logger.debug("Closing connection", metadata: ["connection": "\(id)", "reason": "\(reason.rawValue)"])
         c.closeAfterFlush = true
         if !c.dirty {
             c.dirty = true
             dirty.append(id)
         }
-        connections[id] = c
     }
 
     /// Writes what each connection has accumulated, one write per connection.
@@ -305,7 +311,7 @@ final class ServerEngine {
         let ids = dirty
         dirty.removeAll(keepingCapacity: true)
         for id in ids {
-            guard var c = connections[id] else { continue }
+            guard let c = connections[id] else { continue }
             c.dirty = false
             if c.out.readableBytes > 0 {
                 let buffer = c.out
@@ -320,7 +326,6 @@ final class ServerEngine {
             } else if c.closeAfterFlush {
                 c.channel.close(promise: nil)
             }
-            connections[id] = c
         }
     }
 
@@ -396,10 +401,9 @@ final class ServerEngine {
     }
 
     func resetConnectionStatistics() {
-        for (id, var c) in connections {
+        for c in connections.values {
             c.received = 0
             c.sent = 0
-            connections[id] = c
         }
     }
 
