@@ -2,8 +2,9 @@
 /// exact text of numbers (so `1`, `1.0` and a 64-bit id survive a round trip unchanged).
 ///
 /// `JSONValue.parse(_:)` reads RFC 8259 JSON; `serialized()` writes it compactly the way Jackson's default
-/// `ObjectMapper` does: no spaces, members in order, non-ASCII characters as raw UTF-8, `"` `\` and control
-/// characters escaped (`\n`, `\t`, `\r`, `\b`, `\f`, otherwise `\u00XX`), `/` not escaped.
+/// `ObjectMapper.writeValueAsBytes` does: no spaces, members in order, `"` `\` and control characters escaped
+/// (`\n`, `\t`, `\r`, `\b`, `\f`, otherwise `\u00XX`), `/` not escaped, other BMP characters as raw UTF-8,
+/// characters beyond the BMP as escaped surrogate pairs (`\uD83D\uDE00`).
 public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case null
     case bool(Bool)
@@ -132,14 +133,23 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
             case "\u{0C}": out += "\\f"
             default:
                 if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16, uppercase: true)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    writeEscaped(UInt16(scalar.value), to: &out)
+                } else if scalar.value > 0xFFFF {
+                    // Jackson's UTF-8 generator writes characters outside the BMP as escaped surrogate pairs.
+                    let v = scalar.value - 0x10000
+                    writeEscaped(UInt16(0xD800 + (v >> 10)), to: &out)
+                    writeEscaped(UInt16(0xDC00 + (v & 0x3FF)), to: &out)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
             }
         }
         out += "\""
+    }
+
+    private static func writeEscaped(_ unit: UInt16, to out: inout String) {
+        let hex = String(unit, radix: 16, uppercase: true)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 
     // MARK: Reading

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import ServiceRegistry
+import ZooKeeperClient
+
+/// Options shared by the client-side commands (register, resolve, services, ls, get, ...).
+struct ClientOptions: ParsableArguments {
+    @Option(name: .customLong("server"), help: "ZooKeeper servers, host:port,host:port[/chroot].")
+    var server: String = "127.0.0.1:2181"
+
+    @Option(
+        name: .customLong("session-timeout"),
+        help: "Session timeout asked for (e.g. 10s, 2500ms; a bare number is milliseconds).",
+        transform: parseDuration)
+    var sessionTimeout: Duration = .seconds(10)
+
+    @Option(name: .customLong("connect-timeout"), help: "Give up connecting after this long.", transform: parseDuration)
+    var connectTimeout: Duration = .seconds(15)
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (stderr).")
+    var logLevel: String = "warning"
+
+    /// Bootstraps logging to stderr (once per process) and returns a logger.
+    func bootstrapLogging(label: String = "zooreg") -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+
+    func makeClient(logger: Logger) throws -> ZooKeeperClient {
+        do {
+            return try ZooKeeperClient(connectString: server, sessionTimeout: sessionTimeout, logger: logger)
+        } catch {
+            throw ValidationError("invalid --server '\(server)': \(error)")
+        }
+    }
+
+    /// A client, connected.
+    func connectedClient(logger: Logger) async throws -> ZooKeeperClient {
+        let client = try makeClient(logger: logger)
+        do {
+            try await client.connect(timeout: connectTimeout)
+        } catch {
+            await client.close()
+            CLIOutput.error("zooreg: cannot connect to \(server): \(error)")
+            throw ExitCode(4)
+        }
+        return client
+    }
+}
+
+/// Options of the registry commands.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("base-path"), help: "Where the registry lives in ZooKeeper.")
+    var basePath: String = RegistryLayout.defaultBasePath
+}
+
+/// `10s`, `250ms`, `1.5s`, `2m`, or a bare number of milliseconds.
+func parseDuration(_ text: String) throws -> Duration {
+    let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("s", 1), ("m", 60), ("h", 3600)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let value = Double(text.dropLast(suffix.count)), value >= 0 {
+            return .nanoseconds(Int64((value * scale * 1e9).rounded()))
+        }
+    }
+    if let ms = Double(text), ms >= 0 { return .nanoseconds(Int64((ms * 1e6).rounded())) }
+    throw ValidationError("invalid duration '\(text)' (e.g. 10s, 500ms)")
+}
+
+/// Unbuffered output, so that a process reading our stdout sees each line at once.
+enum CLIOutput {
+    static func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// Runs `body` as a Service of a ServiceGroup with the client (and more services), shutting down gracefully on
+/// SIGTERM/SIGINT: the services after the client shut down first, then the client closes its session.
+struct ClosureService: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await body() }
+}
+
+func runGroup(
+    client: ZooKeeperClient, services: [any Service], logger: Logger
+) async throws {
+    var configured: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
+    for service in services { configured.append(.init(service: service)) }
+    let group = ServiceGroup(
+        configuration: .init(services: configured, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+}
+
+extension ServiceRegistryError {
+    /// The exit status a command ends with for this error: 3 no (healthy) instance, 4 unreachable, 1 otherwise.
+    var exitCode: ExitCode {
+        switch self {
+        case .noInstances, .noHealthyInstances: return ExitCode(3)
+        case .unreachable: return ExitCode(4)
+        default: return ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ServiceRegistry
+import ZooKeeperClient
+
+struct RegisterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "register",
+        abstract: "Register a service instance and keep it registered until SIGTERM/SIGINT (then deregister).",
+        discussion: """
+            The instance is stored as Apache Curator's curator-x-discovery does, at {base-path}/{name}/…: an \
+            ephemeral sequential znode for a generated id, an ephemeral znode at the id with --id. It stays \
+            registered across reconnects, server restarts and session expiry. With --check, the check runs every \
+            --check-interval; a failing instance is marked unhealthy ("enabled":false), which resolvers skip. \
+            Prints one line per event on stdout ("ready" once registered).
+            """)
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var registry: RegistryOptions
+
+    @Option(help: "The service name.")
+    var name: String
+
+    @Option(help: "The instance's port.")
+    var port: Int?
+
+    @Option(name: .customLong("ssl-port"), help: "The instance's TLS port.")
+    var sslPort: Int?
+
+    @Option(help: "The instance's address (default: the first non-loopback IPv4 address, else 127.0.0.1).")
+    var address: String?
+
+    @Option(help: "A fixed instance id (an ephemeral znode at the id); default a random UUID (ephemeral sequential).")
+    var id: String?
+
+    @Option(help: "A JSON payload.")
+    var payload: String?
+
+    @Option(name: .customLong("uri-spec"), help: "A Curator URI spec, e.g. '{scheme}://{address}:{port}'.")
+    var uriSpec: String?
+
+    @Option(help: "A health check: http://host:port/path (GET, 2xx passes), tcp://host:port or exec:command.")
+    var check: String?
+
+    @Option(name: .customLong("check-interval"), help: "Time between checks.", transform: parseDuration)
+    var checkInterval: Duration = .seconds(10)
+
+    @Option(name: .customLong("check-timeout"), help: "A check taking longer fails.", transform: parseDuration)
+    var checkTimeout: Duration = .seconds(5)
+
+    @Option(name: .customLong("failures-before-critical"), help: "Consecutive failures that make it unhealthy.")
+    var failuresBeforeCritical: Int = 1
+
+    @Option(name: .customLong("successes-before-passing"), help: "Consecutive successes that make it healthy.")
+    var successesBeforePassing: Int = 1
+
+    @Option(
+        name: .customLong("deregister-critical-after"),
+        help: "Deregister when unhealthy this long (registered again on recovery).", transform: parseDuration)
+    var deregisterCriticalAfter: Duration?
+
+    @Option(name: .customLong("replicas"), help: .hidden)
+    var replicas: Int = 1
+
+    @Option(name: .customLong("spread"), help: .hidden)
+    var spread: Int = 1
+
+    @Flag(name: .customLong("simulate-lost-create-reply"), help: .hidden)
+    var simulateLostCreateReply = false
+
+    func validate() throws {
+        try RegistryLayout.validateServiceName(name)
+        if let id, !RegistryLayout.isValidSegment(id) { throw ValidationError("invalid --id '\(id)'") }
+        if replicas < 1 || spread < 1 || spread > replicas { throw ValidationError("invalid --replicas/--spread") }
+        if replicas > 1, id != nil { throw ValidationError("--replicas cannot be used with --id") }
+        for port in [port, sslPort].compactMap({ $0 }) where !(0...65535).contains(port) {
+            throw ValidationError("invalid port \(port)")
+        }
+    }
+
+    func run() async throws {
+        let logger = client.bootstrapLogging()
+        var payloadValue: JSONValue?
+        if let payload {
+            do {
+                payloadValue = try JSONValue.parse(payload)
+            } catch {
+                throw ValidationError("--payload is not JSON: \(error)")
+            }
+        }
+        var spec: UriSpec?
+        if let uriSpec { spec = try UriSpec(uriSpec) }
+        var healthCheck: HealthCheck?
+        if let check {
+            do {
+                healthCheck = try HealthCheck(parsing: check)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        let policy = HealthCheckPolicy(
+            interval: checkInterval, timeout: checkTimeout, failuresBeforeCritical: failuresBeforeCritical,
+            successesBeforePassing: successesBeforePassing, deregisterCriticalAfter: deregisterCriticalAfter)
+        let address = self.address ?? Self.defaultAddress()
+
+        var instances: [ServiceInstance] = []
+        for index in 0..<replicas {
+            let serviceName = replicas == 1 ? name : (spread == 1 ? name : "\(name)-\(index % spread)")
+            instances.append(ServiceInstance(
+                name: serviceName, id: id, address: address, port: port.map { replicas == 1 ? $0 : $0 + index },
+                sslPort: sslPort, payload: payloadValue, uriSpec: spec))
+        }
+
+        let toRegister = instances
+        let check = healthCheck
+        let zk = try client.makeClient(logger: logger)
+        var configuration = Registrar.Configuration(basePath: registry.basePath)
+        configuration.simulatedLostCreateReplies = simulateLostCreateReply ? 1 : 0
+        let registrar: Registrar
+        do {
+            registrar = try Registrar(client: zk, configuration: configuration, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let connectTimeout = client.connectTimeout
+        let server = client.server
+        let printer = ClosureService {
+            for await event in registrar.events {
+                if toRegister.count == 1 { CLIOutput.line(Self.render(event)) }
+            }
+        }
+        let starter = ClosureService {
+            do {
+                try await zk.connect(timeout: connectTimeout)
+            } catch {
+                CLIOutput.error("zooreg: cannot connect to \(server): \(error)")
+                throw ExitCode(4)
+            }
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                while next < min(256, toRegister.count) {
+                    let instance = toRegister[next]
+                    group.addTask { try await registrar.register(instance, healthCheck: check, policy: policy) }
+                    next += 1
+                }
+                while try await group.next() != nil {
+                    if next < toRegister.count {
+                        let instance = toRegister[next]
+                        group.addTask { try await registrar.register(instance, healthCheck: check, policy: policy) }
+                        next += 1
+                    }
+                }
+            }
+            let elapsed = ContinuousClock.now - started
+            if toRegister.count > 1 {
+                let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+                CLIOutput.line("registered \(toRegister.count) toRegister in \(String(format: "%.1f", ms)) ms")
+            }
+            CLIOutput.line("ready")
+            try? await gracefulShutdown()
+        }
+        do {
+            // Shutdown runs in reverse: the starter, then the registrar (deregisters and ends its events), then the
+            // printer (which prints those events), then the client.
+            try await runGroup(client: zk, services: [printer, registrar, starter], logger: logger)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            CLIOutput.error("zooreg: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func render(_ event: RegistrarEvent) -> String {
+        switch event {
+        case .registered(let id, let path): return "registered \(id) \(path)"
+        case .reregistered(let id, let path): return "reregistered \(id) \(path)"
+        case .updated(let id, let path): return "updated \(id) \(path)"
+        case .health(let id, let status, let result): return "health \(id) \(status) \(result)"
+        case .deregistered(let id, let path, let reason): return "deregistered \(id) \(path) \(reason)"
+        case .failed(let id, let error): return "failed \(id) \(error)"
+        }
+    }
+
+    /// The first non-loopback IPv4 address of an interface that is up, as Curator's builder picks one.
+    static func defaultAddress() -> String {
+        let devices = (try? System.enumerateDevices()) ?? []
+        for device in devices {
+            guard let address = device.address, case .v4 = address, let ip = address.ipAddress else { continue }
+            if ip.hasPrefix("127.") { continue }
+            return ip
+        }
+        return "127.0.0.1"
+    }
+}

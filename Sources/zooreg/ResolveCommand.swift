@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import ServiceRegistry
+import ZooKeeperClient
+
+struct ResolveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Print the instances of a service (healthy ones, unless --all).",
+        discussion: """
+            Text output: one line per instance, "address:port<TAB>id" (plus "<TAB>ssl=…" and "<TAB>unhealthy"). \
+            --json prints {"service":…,"stale":…,"instances":[…]} with each instance in Curator's JSON. --watch \
+            prints the current instances, then again after every change, until SIGTERM/SIGINT. \
+            Exit status: 3 when the service has no (healthy) instance, 4 when ZooKeeper is unreachable.
+            """)
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var registry: RegistryOptions
+
+    @Argument(help: "The service name.")
+    var name: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Flag(help: "Keep printing after every change.")
+    var watch = false
+
+    @Flag(help: "Include unhealthy instances.")
+    var all = false
+
+    func validate() throws {
+        try RegistryLayout.validateServiceName(name)
+    }
+
+    func run() async throws {
+        let logger = client.bootstrapLogging()
+        let zk = try await client.connectedClient(logger: logger)
+        let resolver: Resolver
+        do {
+            resolver = try Resolver(client: zk, basePath: registry.basePath, logger: logger)
+        } catch {
+            await zk.close()
+            throw ValidationError("\(error)")
+        }
+        if !watch {
+            defer { resolver.close() }
+            do {
+                let resolution = try await resolver.resolve(name, includeUnhealthy: all)
+                print(resolution)
+                await zk.close()
+            } catch let error as ServiceRegistryError {
+                await zk.close()
+                if json, case .noInstances = error {
+                    print(Resolution(service: name, instances: [], unhealthyCount: 0, isStale: false))
+                } else if json, case .noHealthyInstances(_, let unhealthy) = error {
+                    print(Resolution(service: name, instances: [], unhealthyCount: unhealthy, isStale: false))
+                }
+                CLIOutput.error("zooreg: \(error)")
+                throw error.exitCode
+            }
+            return
+        }
+        let name = self.name
+        let all = self.all
+        let printer = ClosureService {
+            for await resolution in resolver.instances(of: name, includeUnhealthy: all).cancelOnGracefulShutdown() {
+                print(resolution)
+            }
+        }
+        try await runGroup(client: zk, services: [resolver, printer], logger: logger)
+    }
+
+    func print(_ resolution: Resolution) {
+        if json {
+            CLIOutput.line(Self.json(resolution).serialized())
+            return
+        }
+        if watch {
+            CLIOutput.line("# \(resolution.service): \(resolution.instances.count) instance(s)"
+                + (resolution.isStale ? " (stale)" : ""))
+        }
+        for instance in resolution.instances {
+            var line = "\(instance.address ?? "-"):\(instance.port.map(String.init) ?? "-")\t\(instance.id)"
+            if let ssl = instance.sslPort { line += "\tssl=\(ssl)" }
+            if !instance.enabled { line += "\tunhealthy" }
+            CLIOutput.line(line)
+        }
+    }
+
+    static func json(_ resolution: Resolution) -> JSONValue {
+        .object([
+            ("service", .string(resolution.service)),
+            ("stale", .bool(resolution.isStale)),
+            ("unhealthy", .number(resolution.unhealthyCount)),
+            ("instances", .array(resolution.instances.map { $0.curatorJSON() })),
+        ])
+    }
+}
+
+struct ServicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "services",
+        abstract: "List the registered service names.",
+        discussion: """
+            Text output: one name per line, with -l its instance count and unhealthy count. --json prints \
+            {"name":[instances in Curator's JSON, unhealthy ones included],…}.
+            """)
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var registry: RegistryOptions
+
+    @Flag(name: .shortAndLong, help: "Show instance counts.")
+    var long = false
+
+    @Flag(help: "Print JSON with every instance.")
+    var json = false
+
+    func run() async throws {
+        let logger = client.bootstrapLogging()
+        let zk = try await client.connectedClient(logger: logger)
+        let resolver: Resolver
+        do {
+            resolver = try Resolver(client: zk, basePath: registry.basePath, logger: logger)
+        } catch {
+            await zk.close()
+            throw ValidationError("\(error)")
+        }
+        defer { resolver.close() }
+        do {
+            try await resolver.waitUntilLoaded()
+        } catch let error as ServiceRegistryError {
+            await zk.close()
+            CLIOutput.error("zooreg: \(error)")
+            throw error.exitCode
+        }
+        let cache = resolver.snapshot
+        await zk.close()
+        if json {
+            CLIOutput.line(JSONValue.object(cache.serviceNames.map { name in
+                (name, .array(cache.instances(of: name).map { $0.curatorJSON() }))
+            }).serialized())
+            return
+        }
+        for name in cache.serviceNames {
+            if long {
+                let instances = cache.instances(of: name)
+                let unhealthy = instances.filter { !$0.enabled }.count
+                CLIOutput.line("\(name)\t\(instances.count)" + (unhealthy > 0 ? "\t\(unhealthy) unhealthy" : ""))
+            } else {
+                CLIOutput.line(name)
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Testing
+
+@testable import ServiceRegistry
+
+/// A deterministic generator (SplitMix64) for the random strategies.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct ProviderStrategyTests {
+    let instances = (1...3).map { ServiceInstance(name: "api", id: "i\($0)", registrationTimeUTC: 1) }
+
+    @Test func roundRobinCycles() {
+        let state = ProviderDriver(.roundRobin, seed: 1)
+        let picks = (0..<7).map { _ in state.choose(from: instances)!.id }
+        #expect(picks == ["i1", "i2", "i3", "i1", "i2", "i3", "i1"])
+        // Fewer instances: still in range.
+        #expect(state.choose(from: Array(instances.prefix(1)))?.id == "i1")
+    }
+
+    @Test func randomCoversAllAndStaysInRange() {
+        let state = ProviderDriver(.random, seed: 42)
+        var counts: [String: Int] = [:]
+        for _ in 0..<3000 { counts[state.choose(from: instances)!.id, default: 0] += 1 }
+        #expect(counts.keys.sorted() == ["i1", "i2", "i3"])
+        for count in counts.values { #expect((800...1200).contains(count)) }
+    }
+
+    @Test func stickyKeepsItsChoiceWhileItLasts() {
+        let state = ProviderDriver(.sticky, seed: 7)
+        let first = state.choose(from: instances)!
+        for _ in 0..<20 { #expect(state.choose(from: instances) == first) }
+        #expect(state.stickyID == first.id)
+        let others = instances.filter { $0.id != first.id }
+        let second = state.choose(from: others)!
+        #expect(second.id != first.id)
+        for _ in 0..<20 { #expect(state.choose(from: instances) == second) }
+    }
+
+    @Test func emptyGivesNil() {
+        for strategy in ProviderStrategy.allCases {
+            let state = ProviderDriver(strategy, seed: 1)
+            #expect(state.choose(from: []) == nil)
+        }
+    }
+}
