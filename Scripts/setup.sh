@@ -11,7 +11,7 @@ REPO_ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*"; }
 
 # ---- Debian packages -------------------------------------------------------------------------------------
-PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv)
+PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java default-jdk-headless)
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

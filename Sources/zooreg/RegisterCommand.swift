@@ -159,7 +159,7 @@ struct RegisterCommand: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - started
             if toRegister.count > 1 {
                 let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-                CLIOutput.line("registered \(toRegister.count) toRegister in \(String(format: "%.1f", ms)) ms")
+                CLIOutput.line("registered \(toRegister.count) instances in \(String(format: "%.1f", ms)) ms")
             }
             CLIOutput.line("ready")
             try? await gracefulShutdown()
