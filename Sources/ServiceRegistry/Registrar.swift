@@ -162,7 +162,14 @@ public actor Registrar: Service {
             machine = health
             eventSink.yield(.health(id: instance.id, status: health.status, result: result))
         }
-        entries[instance.id]?.healthTask?.cancel()
+        if let existing = entries[instance.id] {
+            // Registering an id again: keep its znode (it is updated in place, not duplicated).
+            existing.healthTask?.cancel()
+            entry.path = existing.path
+            entry.session = existing.session
+            entry.written = existing.written
+            entry.everRegistered = existing.everRegistered
+        }
         entries[instance.id] = entry
         do {
             try await reconcileUntilSettled(instance.id)
@@ -192,12 +199,21 @@ public actor Registrar: Service {
         try await reconcileUntilSettled(instance.id)
     }
 
-    /// Deletes the instance's znode and forgets it.
+    /// Deletes the instance's znode and forgets it. While disconnected it waits for the connection (the node
+    /// must not outlive the deregistration in a session that comes back); after a session expiry the node is
+    /// already gone.
     public func deregister(id: String) async throws {
         guard entries[id] != nil else { throw ServiceRegistryError.notRegistered(id: id) }
         entries[id]?.healthTask?.cancel()
         entries[id]?.wanted = false
         defer { entries[id] = nil }
+        let ephemeral = entries[id]!.instance.serviceType.isEphemeral
+        switch client.currentState {
+        case .expired? where ephemeral, .closed? where ephemeral:
+            return
+        default:
+            try await client.connect()
+        }
         try await reconcile(id, reason: "deregistered")
     }
 

@@ -339,8 +339,13 @@ public final class Resolver: Service, Sendable {
                     needsLoad = true
                 } catch {
                     if Task.isCancelled || client.currentState == .closed { return }
-                    markStale(reason: "\(error)")
-                    logger.debug("Resolver could not set its watch", metadata: ["error": "\(error)"])
+                    if let error = error as? ZooKeeperError, error.code == .unimplemented {
+                        markStale(reason: "the server does not support persistent recursive watches (ZooKeeper 3.6+ does)")
+                        logger.error("The ZooKeeper server does not support addWatch (persistent recursive watches)")
+                    } else {
+                        markStale(reason: "\(error)")
+                        logger.debug("Resolver could not set its watch", metadata: ["error": "\(error)"])
+                    }
                     scheduleRetry()
                 }
             }

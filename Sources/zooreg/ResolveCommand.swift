@@ -49,14 +49,14 @@ struct ResolveCommand: AsyncParsableCommand {
             defer { resolver.close() }
             do {
                 let resolution = try await resolver.resolve(name, includeUnhealthy: all)
-                print(resolution)
+                output(resolution)
                 await zk.close()
             } catch let error as ServiceRegistryError {
                 await zk.close()
                 if json, case .noInstances = error {
-                    print(Resolution(service: name, instances: [], unhealthyCount: 0, isStale: false))
+                    output(Resolution(service: name, instances: [], unhealthyCount: 0, isStale: false))
                 } else if json, case .noHealthyInstances(_, let unhealthy) = error {
-                    print(Resolution(service: name, instances: [], unhealthyCount: unhealthy, isStale: false))
+                    output(Resolution(service: name, instances: [], unhealthyCount: unhealthy, isStale: false))
                 }
                 CLIOutput.error("zooreg: \(error)")
                 throw error.exitCode
@@ -67,13 +67,13 @@ struct ResolveCommand: AsyncParsableCommand {
         let all = self.all
         let printer = ClosureService {
             for await resolution in resolver.instances(of: name, includeUnhealthy: all).cancelOnGracefulShutdown() {
-                print(resolution)
+                output(resolution)
             }
         }
         try await runGroup(client: zk, services: [resolver, printer], logger: logger)
     }
 
-    func print(_ resolution: Resolution) {
+    func output(_ resolution: Resolution) {
         if json {
             CLIOutput.line(Self.json(resolution).serialized())
             return
