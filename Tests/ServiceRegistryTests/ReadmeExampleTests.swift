@@ -10,7 +10,7 @@ import ServiceRegistry
     @Test func fiveLines() async throws {
         try await RegistryTestEnvironment.run { env in
             let logger = testLogger("readme")
-            let health = try await HealthCheck.tcp(host: "127.0.0.1", port: Int(env.hostPort.split(separator: ":")[1])!)
+            let health = await HealthCheck.tcp(host: "127.0.0.1", port: Int(env.hostPort.split(separator: ":")[1])!)
                 .run(timeout: .seconds(1))
             #expect(health == .passed)
 
