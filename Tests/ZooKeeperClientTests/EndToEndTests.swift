@@ -303,7 +303,7 @@ struct EndToEndTests {
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.isInProcess, "restarts the in-process server"))
+    @Test(.enabled(if: TestEnvironment.canRestartServer, "needs ZK_TEST_STOP_CMD and ZK_TEST_START_CMD"))
     func sessionSurvivesAServerRestart() async throws {
         try await TestEnvironment.run { env in
             let zk = try await env.connectedClient(sessionTimeout: .seconds(10), label: "survivor")
@@ -315,11 +315,11 @@ struct EndToEndTests {
             let (_, _, watch) = try await zk.getDataAndWatch("/w")
             let stream = Recorder(try await zk.addWatch("/r", mode: .persistentRecursive))
 
-            try await env.server!.stop()
+            try await env.stopServer()
             try await states.waitFor(.suspended)
             await expectError(.connectionLoss) { try await zk.getData("/w") }
 
-            try await env.server!.start()
+            try await env.startServer()
             try await states.waitFor(.reconnected, 10)
             #expect(zk.sessionID == session)
             #expect(try await zk.exists("/eph") != nil)
@@ -333,18 +333,57 @@ struct EndToEndTests {
         }
     }
 
-    @Test func expiredSessionIsReportedAndReplaced() async throws {
+    /// Runs `body` with a proxy in front of the environment's server.
+    private func withProxy(_ body: (TestEnvironment, TCPProxy) async throws -> Void) async throws {
         try await TestEnvironment.run { env in
             let proxy = TCPProxy(upstreamPort: Int(env.hostPort.split(separator: ":").last!)!)
             try await proxy.start()
             do {
-                try await expireThroughProxy(env, proxy)
+                try await body(env, proxy)
             } catch {
                 try? await proxy.stop()
                 throw error
             }
             try await proxy.stop()
         }
+    }
+
+    @Test func reconnectKeepsTheSessionAndCatchesUpOnWatches() async throws {
+        try await withProxy { env, proxy in
+            let zk = try await env.connectedClient(hostPort: "127.0.0.1:\(proxy.port)", label: "cut-off")
+            let other = try await env.connectedClient(label: "writer")
+            let states = Recorder(zk.states)
+            let session = zk.sessionID
+            try await zk.create("/d", data: bytes("0"))
+            try await zk.create("/c")
+            let (_, _, dataWatch) = try await zk.getDataAndWatch("/d")
+            let (_, existsWatch) = try await zk.existsAndWatch("/new")
+            let (_, _, childWatch) = try await zk.getChildrenAndWatch("/c")
+            let stream = Recorder(try await zk.addWatch("/c", mode: .persistentRecursive))
+
+            proxy.block()
+            try await states.waitFor(.suspended)
+            // Changes made while the client is away fire its watches when it comes back (setWatches is
+            // relative to the last zxid it saw).
+            try await other.setData("/d", data: bytes("1"))
+            try await other.create("/new")
+            try await other.create("/c/x")
+            proxy.unblock()
+            try await states.waitFor(.reconnected)
+            #expect(zk.sessionID == session)
+            #expect(try await withTimeout { try await dataWatch.event() } == WatchEvent(type: .nodeDataChanged, path: "/d"))
+            #expect(try await withTimeout { try await existsWatch.event() } == WatchEvent(type: .nodeCreated, path: "/new"))
+            #expect(
+                try await withTimeout { try await childWatch.event() } == WatchEvent(type: .nodeChildrenChanged, path: "/c"))
+            // The persistent recursive watch was re-registered.
+            try await other.setData("/c/x", data: bytes("2"))
+            try await stream.waitFor(WatchEvent(type: .nodeDataChanged, path: "/c/x"))
+            #expect(states.items == [.suspended, .reconnected])
+        }
+    }
+
+    @Test func expiredSessionIsReportedAndReplaced() async throws {
+        try await withProxy { env, proxy in try await expireThroughProxy(env, proxy) }
     }
 
     private func expireThroughProxy(_ env: TestEnvironment, _ proxy: TCPProxy) async throws {
@@ -388,7 +427,8 @@ struct EndToEndTests {
             let task = Task { try await group.run() }
             try await zk.connect(timeout: .seconds(5))
             try await zk.create("/eph", mode: .ephemeral)
-            let (_, _, pending) = try await zk.getDataAndWatch("/eph")
+            try await zk.create("/stay")
+            let (_, _, pending) = try await zk.getDataAndWatch("/stay")
             #expect(try await observer.exists("/eph") != nil)
 
             await group.triggerGracefulShutdown()

@@ -1,5 +1,8 @@
 import CoordinationServer
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -155,6 +158,26 @@ final class TestEnvironment: Sendable {
 
     static let external = ProcessInfo.processInfo.environment["ZK_TEST_CONNECT"]
     static var isInProcess: Bool { external == nil }
+    /// For an external server: shell commands that stop it and start it again on the same port and data dir
+    /// (ZK_TEST_STOP_CMD, ZK_TEST_START_CMD; the start command returns once the server answers).
+    static let externalStop = ProcessInfo.processInfo.environment["ZK_TEST_STOP_CMD"]
+    static let externalStart = ProcessInfo.processInfo.environment["ZK_TEST_START_CMD"]
+    static var canRestartServer: Bool { isInProcess || (externalStop != nil && externalStart != nil) }
+
+    func stopServer() async throws {
+        if let server { try await server.stop() } else { try Self.shell(Self.externalStop!) }
+    }
+
+    func startServer() async throws {
+        if let server { try await server.start() } else { try Self.shell(Self.externalStart!) }
+    }
+
+    private static func shell(_ command: String) throws {
+        // system(), not Foundation's Process: Process waits for an inherited descriptor that the server started
+        // in the background keeps open.
+        let status = system(command)
+        guard status == 0 else { throw TestTimeout(what: "'\(command)' (status \(status))") }
+    }
 
     private init(server: InProcessServer?, hostPort: String, dataDir: String?) {
         self.server = server
