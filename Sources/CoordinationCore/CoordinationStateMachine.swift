@@ -422,9 +422,12 @@ public struct CoordinationStateMachine: Sendable {
     }
 
     private mutating func closeSession(_ sid: Int64, cxid: Int32, now: CoreTime, reason: CloseReason, into actions: inout [CoreAction]) {
-        guard live.removeValue(forKey: sid) != nil else { return }
+        guard live[sid] != nil else { return }
         expiry.remove(sid)
+        // Commit while the session is still live: as in ZooKeeper, the closing session itself is told about its
+        // own watched ephemerals going (NodeDeleted) before the closeSession reply.
         commit(.closeSession(sessionId: sid), sessionId: sid, cxid: cxid, now: now, into: &actions)
+        live[sid] = nil
         watches.removeAll(watcher: sid)
     }
 
