@@ -262,6 +262,13 @@ def machine_info() -> dict:
             return ""
 
     commit = output(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    try:
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "Sources", "Package.swift"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+        if dirty:
+            commit += " (+ uncommitted changes in Sources)"
+    except (OSError, subprocess.SubprocessError):
+        pass
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "host": platform.node(),

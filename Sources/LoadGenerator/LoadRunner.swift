@@ -171,20 +171,24 @@ public enum LoadRunner {
     }
 }
 
-/// Waits for `future`, or fails with `timedOut` after `seconds`.
-func withDeadline<T: Sendable>(seconds: Double, _ future: EventLoopFuture<T>) async throws -> T {
-    return try await withThrowingTaskGroup(of: T?.self) { tasks in
-        tasks.addTask { try await future.get() }
-        tasks.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        defer { tasks.cancelAll() }
-        guard let first = try await tasks.next(), let value = first else {
-            throw BenchError.timedOut("after \(seconds) s")
-        }
-        return value
+/// Waits for `future`, or fails with `timedOut` after `seconds` (the future itself goes on; `onLate` sees its value if
+/// it succeeds after the deadline, e.g. to close a connection nobody will use).
+func withDeadline<T: Sendable>(
+    seconds: Double, _ future: EventLoopFuture<T>, onLate: (@Sendable (T) -> Void)? = nil
+) async throws -> T {
+    let loop = future.eventLoop
+    let promise = loop.makePromise(of: T.self)
+    let expired = NIOLockedBool()
+    let timer = loop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+        expired.set()
+        promise.fail(BenchError.timedOut("after \(seconds) s"))
     }
+    future.whenComplete { result in
+        timer.cancel()
+        if expired.value, case .success(let value) = result { onLate?(value) }
+        promise.completeWith(result)
+    }
+    return try await promise.futureResult.get()
 }
 
 /// Prints a progress line while a phase runs.

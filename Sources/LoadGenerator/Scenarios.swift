@@ -435,10 +435,13 @@ public enum Ready {
         while NIODeadline.now() < deadline {
             attempts += 1
             do {
+                // ZooKeeper may accept a connection while it loads and then neither answer nor close it: give up on
+                // such an attempt after half a second (and close it if it comes through later).
                 let client = try await withDeadline(
-                    seconds: 5,
+                    seconds: 0.5,
                     RawClient.connect(host: target.host, port: target.port, on: loop, sessionTimeoutMs: target.sessionTimeoutMs,
-                                      connectTimeout: .milliseconds(500)))
+                                      connectTimeout: .milliseconds(500)),
+                    onLate: { late in late.value.connection.abort() })
                 let reply = try await withDeadline(seconds: 5, loop.flatSubmit {
                     client.value.request(.getData(GetDataRequest(path: "/", watch: false)))
                 })
