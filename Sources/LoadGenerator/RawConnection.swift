@@ -136,6 +136,16 @@ final class RawConnection: ChannelInboundHandler {
         channel = context.channel
     }
 
+    /// A channel that never became active (connect refused) is torn down without channelInactive.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        phase = .closed
+        pingTask?.cancel()
+        pingTask = nil
+        handshake?.fail(BenchError.handshakeFailed("connection closed before the handshake"))
+        handshake = nil
+        closed.succeed(())
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         buffer.writeZooKeeperFrame(record: ConnectRequest(
