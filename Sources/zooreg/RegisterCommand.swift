@@ -128,10 +128,15 @@ struct RegisterCommand: AsyncParsableCommand {
         }
         let connectTimeout = client.connectTimeout
         let server = client.server
+        // "ready" must follow the "registered" line: the printer reports each first registration it printed, and
+        // the starter waits for it (the registrar yields the event before `register` returns).
+        let (printedRegistrations, printedRegistration) = AsyncStream<Void>.makeStream()
         let printer = ClosureService {
             for await event in registrar.events {
                 if toRegister.count == 1 { CLIOutput.line(Self.render(event)) }
+                if case .registered = event { printedRegistration.yield() }
             }
+            printedRegistration.finish()
         }
         let starter = ClosureService {
             do {
@@ -141,22 +146,29 @@ struct RegisterCommand: AsyncParsableCommand {
                 throw ExitCode(4)
             }
             let started = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let registeredOne = try await withThrowingTaskGroup(of: Bool.self) { group in
+                var registered = false
                 var next = 0
                 while next < min(256, toRegister.count) {
                     let instance = toRegister[next]
-                    group.addTask { try await registrar.register(instance, healthCheck: check, policy: policy) }
+                    group.addTask { try await registrar.register(instance, healthCheck: check, policy: policy).path != nil }
                     next += 1
                 }
-                while try await group.next() != nil {
+                while let done = try await group.next() {
+                    registered = registered || done
                     if next < toRegister.count {
                         let instance = toRegister[next]
-                        group.addTask { try await registrar.register(instance, healthCheck: check, policy: policy) }
+                        group.addTask { try await registrar.register(instance, healthCheck: check, policy: policy).path != nil }
                         next += 1
                     }
                 }
+                return registered
             }
             let elapsed = ContinuousClock.now - started
+            if toRegister.count == 1, registeredOne {
+                var printed = printedRegistrations.makeAsyncIterator()
+                _ = await printed.next()
+            }
             if toRegister.count > 1 {
                 let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
                 CLIOutput.line("registered \(toRegister.count) instances in \(String(format: "%.1f", ms)) ms")
