@@ -137,6 +137,9 @@ struct RegisterCommand: AsyncParsableCommand {
                 if case .registered = event { printedRegistration.yield() }
             }
             printedRegistration.finish()
+            // The registrar ends its events while it shuts down, before the group signals this service; returning
+            // now would count as an unexpected exit during graceful shutdown.
+            try? await gracefulShutdown()
         }
         let starter = ClosureService {
             do {
