@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
         .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
         .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
+        // The server as a library, for embedding (and the microbenchmarks' in-process server).
+        .library(name: "CoordinationServer", targets: ["CoordinationServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -5,6 +5,8 @@
 #   3. swift test               the Swift unit tests, reusing that build
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
 #                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it)
+#   5. Benchmarks/compare.sh --quick   proves the side-by-side benchmark script runs end to end against both
+#                               servers (debug binary, tiny sizes, about a minute; no timing is asserted)
 # Exits non-zero if any step fails; a pytest run that collects no tests (exit 5) is a failure too.
 #
 # Environment:
@@ -12,6 +14,7 @@
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
+#   SKIP_BENCH=1           skip step 5
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -76,6 +79,12 @@ if [[ ,$ZK_IMPLS, == *,zooreg,* && ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; t
     echo "warning: zooreg binary ${ZOOREG_BIN:-.build/debug/zooreg} not found; its interop tests will fail" >&2
 fi
 step "interop suite (pytest + zkCli) against: $ZK_IMPLS" run_pytest
+
+if [[ ${SKIP_BENCH:-0} != 1 && ,$ZK_IMPLS, == *,zooreg,* && ,$ZK_IMPLS, == *,zookeeper,* ]]; then
+    step "benchmark script (Benchmarks/compare.sh --quick; nothing timed is asserted)" \
+        env ZOOREG_SKIP_BUILD=1 bash Benchmarks/compare.sh --quick --zooreg "${ZOOREG_BIN:-.build/debug/zooreg}" \
+        --out "$REPO_ROOT/.build/compare-quick.json"
+fi
 
 summary
 exit $FAILED

@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(name: "ZooRegistry", path: "../.."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -40,6 +41,9 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "ServiceRegistry", package: "ZooRegistry"),
+                .product(name: "ZooKeeperClient", package: "ZooRegistry"),
+                .product(name: "CoordinationServer", package: "ZooRegistry"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RegistryBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

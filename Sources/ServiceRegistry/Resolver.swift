@@ -115,7 +115,7 @@ public final class Resolver: Service, Sendable {
 
         func resolution(_ service: String, includeUnhealthy: Bool) -> Resolution {
             let all = cache.instances(of: service)
-            let healthy = all.filter(\.enabled)
+            let healthy = cache.healthyInstances(of: service)
             return Resolution(
                 service: service, instances: includeUnhealthy ? all : healthy,
                 unhealthyCount: all.count - healthy.count, isStale: !fresh)
@@ -138,10 +138,20 @@ public final class Resolver: Service, Sendable {
     /// (unless `includeUnhealthy`), `unreachable` when nothing could be loaded or the cache is stale past
     /// `maxStaleness`.
     public func resolve(_ service: String, includeUnhealthy: Bool = false) async throws -> Resolution {
-        try RegistryLayout.validateServiceName(service)
-        try await waitUntilLoaded()
-        let (resolution, staleSince) = state.withLockedValue {
-            ($0.resolution(service, includeUnhealthy: includeUnhealthy), $0.fresh ? nil : $0.staleSince)
+        // The hit path takes the lock once: loaded, and the service is known (so its name is valid).
+        let hit = state.withLockedValue { state -> (Resolution, ContinuousClock.Instant?)? in
+            guard state.loaded, state.worker != nil, state.cache.contains(service: service) else { return nil }
+            return (state.resolution(service, includeUnhealthy: includeUnhealthy), state.fresh ? nil : state.staleSince)
+        }
+        let (resolution, staleSince): (Resolution, ContinuousClock.Instant?)
+        if let hit {
+            (resolution, staleSince) = hit
+        } else {
+            try RegistryLayout.validateServiceName(service)
+            try await waitUntilLoaded()
+            (resolution, staleSince) = state.withLockedValue {
+                ($0.resolution(service, includeUnhealthy: includeUnhealthy), $0.fresh ? nil : $0.staleSince)
+            }
         }
         if let limit = configuration.maxStaleness, let staleSince, ContinuousClock.now - staleSince > limit {
             throw ServiceRegistryError.unreachable("the cache is stale for more than \(limit)")

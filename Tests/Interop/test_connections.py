@@ -14,7 +14,11 @@ def test_max_client_connections_per_ip(server_factory):
     try:
         with pytest.raises((ConnectionClosed, ConnectionResetError, BrokenPipeError)):
             RawSession.connect(HOST, srv.port, timeout=5)
-        assert four_letter_word(HOST, srv.port, "ruok") == ""
+        try:
+            answer = four_letter_word(HOST, srv.port, "ruok")
+        except (ConnectionResetError, BrokenPipeError):
+            answer = ""  # closed while connecting (ZooKeeper closes at accept; seen on a loaded machine): no answer
+        assert answer == ""
         for s in sessions:
             assert s.exists("/") is not None  # the admitted ones still work
         sessions.pop().close()

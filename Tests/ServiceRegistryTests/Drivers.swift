@@ -48,6 +48,7 @@ final class CacheDriver {
     func applyBaseChildren(_ children: [String]?) -> Set<String> { cache.applyBaseChildren(children) }
     func replaceAll(_ new: [String: [String: ServiceInstance]]) -> Set<String> { cache.replaceAll(new) }
     func instances(of service: String) -> [ServiceInstance] { cache.instances(of: service) }
+    func healthyInstances(of service: String) -> [ServiceInstance] { cache.healthyInstances(of: service) }
     func nodes(of service: String) -> [(node: String, instance: ServiceInstance)] { cache.nodes(of: service) }
     var serviceNames: [String] { cache.serviceNames }
     var instanceCount: Int { cache.instanceCount }

@@ -27,6 +27,26 @@ import ZooKeeperClient
         #expect(read(.persistentWatchRemoved, "/services") == nil)
     }
 
+    @Test func presortedListsFollowEveryKindOfChange() {
+        let cache = CacheDriver()
+        #expect(cache.setInstance(service: "api", node: "c", instance("api", "3")))
+        #expect(cache.setInstance(service: "api", node: "a", instance("api", "1", enabled: false)))
+        #expect(cache.setInstance(service: "api", node: "b", instance("api", "2")))
+        #expect(cache.instances(of: "api").map(\.id) == ["1", "2", "3"])
+        #expect(cache.healthyInstances(of: "api").map(\.id) == ["2", "3"])
+        #expect(cache.nodes(of: "api").map(\.node) == ["a", "b", "c"])
+        #expect(cache.setInstance(service: "api", node: "c", instance("api", "3", enabled: false)))
+        #expect(cache.healthyInstances(of: "api").map(\.id) == ["2"])
+        #expect(cache.applyServiceChildren("api", ["a", "c"]))
+        #expect(cache.instances(of: "api").map(\.id) == ["1", "3"])
+        #expect(cache.healthyInstances(of: "api").isEmpty)
+        _ = cache.replaceAll(["api": ["z": instance("api", "9"), "y": instance("api", "8")]])
+        #expect(cache.healthyInstances(of: "api").map(\.id) == ["8", "9"])
+        #expect(cache.healthyInstances(of: "db").isEmpty)
+        _ = cache.applyBaseChildren(["db"])
+        #expect(cache.instances(of: "api").isEmpty && cache.services == ["db": [:]])
+    }
+
     @Test func setAndRemoveInstancesReportChanges() {
         let cache = CacheDriver()
         #expect(cache.setInstance(service: "api", node: "b", instance("api", "2")))
