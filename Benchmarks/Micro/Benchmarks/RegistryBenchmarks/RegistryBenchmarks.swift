@@ -2,6 +2,7 @@ import Benchmark
 import CoordinationServer
 import Foundation
 import Logging
+import ServiceLifecycle
 import ServiceRegistry
 import ZooKeeperClient
 
@@ -74,6 +75,7 @@ final class ResolverFixture: @unchecked Sendable {
     static let shared = ResolverFixture()
 
     private(set) var resolver: Resolver?
+    private var serverGroup: ServiceGroup?
     private var serverTask: Task<Void, any Error>?
     private var clients: [ZooKeeperClient] = []
     private var dataDir: String?
@@ -88,7 +90,9 @@ final class ResolverFixture: @unchecked Sendable {
         configuration.clientPortAddress = "127.0.0.1"
         configuration.metricsHTTPPort = 0
         let server = ZooKeeperServer(configuration: configuration, logger: logger)
-        serverTask = Task { try await server.run() }
+        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        serverGroup = group
+        serverTask = Task { try await group.run() }
         var port: Int?
         for _ in 0..<1000 where port == nil {
             port = server.port
@@ -117,7 +121,7 @@ final class ResolverFixture: @unchecked Sendable {
     func stop() async {
         resolver?.close()
         for client in clients { await client.close() }
-        serverTask?.cancel()
+        await serverGroup?.triggerGracefulShutdown()
         _ = try? await serverTask?.value
         if let dataDir { try? FileManager.default.removeItem(atPath: dataDir) }
     }
