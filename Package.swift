@@ -146,10 +146,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Fixtures shared by the end-to-end suites (an in-process server, a cutting TCP proxy, bounded waits).
+        .target(
+            name: "TestKit",
+            dependencies: [
+                "CoordinationServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TestKit",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ZooKeeperClientTests",
             dependencies: [
-                "ZooKeeperClient", "ZooKeeperWire", "CoordinationServer",
+                "ZooKeeperClient", "ZooKeeperWire", "CoordinationServer", "TestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -161,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "ServiceRegistryTests",
             dependencies: [
-                "ServiceRegistry", "ZooKeeperClient", "CoordinationServer",
+                "ServiceRegistry", "ZooKeeperClient", "CoordinationServer", "TestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

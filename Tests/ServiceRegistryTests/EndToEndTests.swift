@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
+import TestKit
 import ZooKeeperClient
 
 @testable import ServiceRegistry

@@ -4,86 +4,11 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Testing
+import TestKit
 import ZooKeeperClient
 
-// End-to-end fixtures: an in-process `zooreg` server on a free loopback port (or an external server given by
-// ZK_TEST_CONNECT, e.g. a ZooKeeper 3.6+ started with extended types), bounded waits.
-
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Polls `condition` every few milliseconds for at most `seconds`.
-func eventually(
-    _ seconds: Double = 5, _ what: String, _ condition: @Sendable () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    throw TestTimeout(what: what)
-}
-
-func testLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    let level = ProcessInfo.processInfo.environment["ZK_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) }
-    logger.logLevel = level ?? .critical
-    return logger
-}
-
-extension Duration {
-    var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-    }
-}
-
-/// A `zooreg` server run in-process by a ServiceGroup, restartable on the same port and data dir.
-final class InProcessServer: Sendable {
-    let configuration: ServerConfiguration
-    private let state = NIOLockedValueBox<(group: ServiceGroup?, task: Task<Void, any Error>?, port: Int)>((nil, nil, 0))
-
-    init(dataDir: String, tickTime: Int = 50) {
-        var configuration = ServerConfiguration(dataDir: dataDir)
-        configuration.clientPort = 0
-        configuration.clientPortAddress = "127.0.0.1"
-        configuration.tickTime = tickTime
-        configuration.maxSessionTimeout = 20_000
-        configuration.metricsHTTPPort = 0
-        configuration.forceSync = false
-        self.configuration = configuration
-    }
-
-    var port: Int { state.withLockedValue { $0.port } }
-
-    func start() async throws {
-        var configuration = self.configuration
-        let previousPort = port
-        if previousPort != 0 { configuration.clientPort = previousPort }
-        let logger = testLogger("zooreg")
-        let server = ZooKeeperServer(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
-        let task = Task { try await group.run() }
-        state.withLockedValue {
-            $0.group = group
-            $0.task = task
-        }
-        try await eventually(10, "the server to listen") { server.port != nil }
-        let bound = server.port!
-        state.withLockedValue { $0.port = bound }
-    }
-
-    func stop() async throws {
-        let (group, task) = state.withLockedValue { ($0.group, $0.task) }
-        await group?.triggerGracefulShutdown()
-        try await task?.value
-        state.withLockedValue {
-            $0.group = nil
-            $0.task = nil
-        }
-    }
-}
+// Where the registry end-to-end tests run: the in-process server of TestKit (or an external server given by
+// ZK_TEST_CONNECT, e.g. a ZooKeeper 3.6+ started with extended types), one base path per test.
 
 /// A server for one test, and its clients (closed at the end). Every test uses its own base path.
 final class RegistryTestEnvironment: Sendable {
@@ -109,7 +34,7 @@ final class RegistryTestEnvironment: Sendable {
         } else {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sr-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let server = InProcessServer(dataDir: dir)
+            let server = InProcessServer(dataDir: dir, tickTime: 50)
             try await server.start()
             environment = RegistryTestEnvironment(server: server, hostPort: "127.0.0.1:\(server.port)", dataDir: dir)
         }

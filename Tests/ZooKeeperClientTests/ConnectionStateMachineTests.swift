@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TestKit
 import ZooKeeperWire
 
 @testable import ZooKeeperClient

@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Testing
+import TestKit
 import ZooKeeperClient
 
 // The client against a real server: the in-process `zooreg` server by default, or Apache ZooKeeper when
