@@ -26,6 +26,10 @@ public struct CoordinationStateMachine: Sendable {
     private var nextSessionId: Int64
     private var nextContainerCheck: Int64
     private var superId: String?
+    /// The zxid of the newest transaction that changed an ACL (setACL, alone or in a multi). setACL moves no
+    /// node zxid, so reads that reveal an ACL or aversion depend on this. Everything recovered is durable, so it
+    /// starts at the recovered zxid.
+    private var lastACLChangeZxid: Int64
     /// Sessions expired so far (for mntr's expired-session count).
     public private(set) var expiredSessionCount: Int64 = 0
 
@@ -41,6 +45,7 @@ public struct CoordinationStateMachine: Sendable {
         if next == EphemeralKind.containerOwner || next == 0 { next += 1 }
         self.nextSessionId = next
         self.nextContainerCheck = now.monotonic + config.containerCheckInterval
+        self.lastACLChangeZxid = state.lastZxid
         if let digest = config.superDigest, digest.hasPrefix("super:") { superId = digest }
         for (id, record) in state.sessions {
             live[id] = LiveSession(connection: nil, timeout: record.timeout)
@@ -101,14 +106,15 @@ public struct CoordinationStateMachine: Sendable {
             expiry.touch(sid, timeout: Int64(timeout), now: now.monotonic)
             connections[id]?.sessionId = sid
             actions.append(.send(id, .connectResponse(ConnectResponse(
-                protocolVersion: 0, timeOut: timeout, sessionId: sid, passwd: password, readOnly: readOnlyReply))))
+                protocolVersion: 0, timeOut: timeout, sessionId: sid, passwd: password, readOnly: readOnlyReply)),
+                after: state.lastZxid))
             return
         }
         let sid = request.sessionId
         guard let record = state.sessions[sid], live[sid] != nil, record.password == request.passwd else {
             actions.append(.send(id, .connectResponse(ConnectResponse(
                 protocolVersion: 0, timeOut: 0, sessionId: 0, passwd: [UInt8](repeating: 0, count: 16),
-                readOnly: readOnlyReply))))
+                readOnly: readOnlyReply)), after: state.lastZxid))
             actions.append(.close(id, reason: .invalidSession))
             return
         }
@@ -121,7 +127,8 @@ public struct CoordinationStateMachine: Sendable {
         expiry.touch(sid, timeout: Int64(timeout), now: now.monotonic)
         connections[id]?.sessionId = sid
         actions.append(.send(id, .connectResponse(ConnectResponse(
-            protocolVersion: 0, timeOut: timeout, sessionId: sid, passwd: record.password, readOnly: readOnlyReply))))
+            protocolVersion: 0, timeOut: timeout, sessionId: sid, passwd: record.password, readOnly: readOnlyReply)),
+            after: state.lastZxid))
     }
 
     // MARK: Requests
@@ -173,7 +180,7 @@ public struct CoordinationStateMachine: Sendable {
             multi(ops, id: id, xid: xid, who: who, now: now, into: &actions)
         case .multiRead(let ops):
             let results = ops.map { op -> MultiResult in
-                let (err, response) = read(op, id: id, who: who, sid: sid)
+                let (err, response, _) = read(op, id: id, who: who, sid: sid)
                 return err == .ok ? .success(op.opCode, response) : .error(err)
             }
             reply(id, xid, .ok, .multi(results), into: &actions)
@@ -229,50 +236,85 @@ public struct CoordinationStateMachine: Sendable {
             let list = mine.filter { trimmed.isEmpty || $0.hasPrefix(prefix) }.sorted()
             reply(id, xid, .ok, .getEphemerals(GetEphemeralsResponse(ephemerals: list)), into: &actions)
         default:
-            let (err, response) = read(request, id: id, who: who, sid: sid)
-            reply(id, xid, err, response, into: &actions)
+            let (err, response, dependsOn) = read(request, id: id, who: who, sid: sid)
+            reply(id, xid, err, response, after: dependsOn, into: &actions)
         }
     }
 
-    /// Reads: exists, getData, getChildren, getChildren2, getACL, getAllChildrenNumber.
-    private mutating func read(_ request: ZooKeeperRequest, id: ConnectionID, who: Requester, sid: Int64) -> (ErrorCode, ZooKeeperResponse) {
+    /// Reads: exists, getData, getChildren, getChildren2, getACL, getAllChildrenNumber. Also returns the zxid the
+    /// answer depends on (see `CoreAction.send`): for a node, the newest of its mzxid, its pzxid (children, cversion,
+    /// numChildren) and the last ACL change (aversion, the ACL check); for NoNode, the pzxid of the nearest existing
+    /// ancestor (the deletion of the node or of an ancestor moved it); otherwise the last submitted zxid.
+    private mutating func read(
+        _ request: ZooKeeperRequest, id: ConnectionID, who: Requester, sid: Int64
+    ) -> (ErrorCode, ZooKeeperResponse, dependsOn: Int64) {
         let tree = state.tree
+        let conservative = state.lastZxid
         switch request {
         case .exists(let r):
-            if r.path.utf8.contains(0) { return (.badArguments, .empty) }
+            if r.path.utf8.contains(0) { return (.badArguments, .empty, conservative) }
             if r.watch { watches.add(.data, path: r.path, watcher: sid) }
-            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
-            return (.ok, .exists(ExistsResponse(stat: n.stat)))
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
+            return (.ok, .exists(ExistsResponse(stat: n.stat)), nodeDependency(n))
         case .getData(let r):
-            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
-            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else {
+                return (.noAuth, .empty, nodeDependency(n))
+            }
             if r.watch { watches.add(.data, path: r.path, watcher: sid) }
-            return (.ok, .getData(GetDataResponse(data: n.data, stat: n.stat)))
+            return (.ok, .getData(GetDataResponse(data: n.data, stat: n.stat)), nodeDependency(n))
         case .getChildren(let r):
-            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
-            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else {
+                return (.noAuth, .empty, nodeDependency(n))
+            }
             if r.watch { watches.add(.child, path: r.path, watcher: sid) }
-            return (.ok, .getChildren(GetChildrenResponse(children: Array(n.children))))
+            return (.ok, .getChildren(GetChildrenResponse(children: Array(n.children))), nodeDependency(n))
         case .getChildren2(let r):
-            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
-            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else {
+                return (.noAuth, .empty, nodeDependency(n))
+            }
             if r.watch { watches.add(.child, path: r.path, watcher: sid) }
-            return (.ok, .getChildren2(GetChildren2Response(children: Array(n.children), stat: n.stat)))
+            return (.ok, .getChildren2(GetChildren2Response(children: Array(n.children), stat: n.stat)), nodeDependency(n))
         case .getACL(let r):
-            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
             let acl = tree.acl(of: n)
             if ACLs.isAllowed(acl, perm: .admin, authInfo: who.authInfo) {
-                return (.ok, .getACL(GetACLResponse(acl: acl, stat: n.stat)))
+                return (.ok, .getACL(GetACLResponse(acl: acl, stat: n.stat)), nodeDependency(n))
             }
-            guard ACLs.isAllowed(acl, perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
-            return (.ok, .getACL(GetACLResponse(acl: ACLs.hidingSecrets(acl), stat: n.stat)))
+            guard ACLs.isAllowed(acl, perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty, nodeDependency(n)) }
+            return (.ok, .getACL(GetACLResponse(acl: ACLs.hidingSecrets(acl), stat: n.stat)), nodeDependency(n))
         case .getAllChildrenNumber(let r):
-            guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
-            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
-            return (.ok, .getAllChildrenNumber(GetAllChildrenNumberResponse(totalNumber: Int32(tree.descendantCount(of: r.path)))))
+            // The count depends on the whole subtree: conservative.
+            guard let n = tree.node(at: r.path) else { return (.noNode, .empty, conservative) }
+            guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty, conservative) }
+            return (
+                .ok, .getAllChildrenNumber(GetAllChildrenNumberResponse(totalNumber: Int32(tree.descendantCount(of: r.path)))),
+                conservative
+            )
         default:
-            return (.unimplemented, .empty)
+            return (.unimplemented, .empty, conservative)
         }
+    }
+
+    /// The newest zxid a read of `node` reveals: its data and creation (mzxid ≥ czxid), its children (pzxid) and
+    /// its ACL (setACL moves neither, so the last ACL change anywhere counts).
+    @inline(__always)
+    private func nodeDependency(_ node: ZNode) -> Int64 {
+        max(node.mzxid, node.pzxid, lastACLChangeZxid)
+    }
+
+    /// The newest zxid a NoNode answer for `path` reveals: deleting a node moves its parent's pzxid, so the nearest
+    /// existing ancestor's pzxid covers the deletion of the path or of any node between. An unusable path:
+    /// the last submitted zxid.
+    private func absenceDependency(_ path: String) -> Int64 {
+        var p = path
+        while let parent = ZNodePath.parent(of: p) {
+            if let n = state.tree.node(at: parent) { return n.pzxid }
+            p = parent
+        }
+        return state.lastZxid
     }
 
     private var preparer: RequestPreparer { RequestPreparer(tree: state.tree, config: config) }
@@ -351,11 +393,11 @@ public struct CoordinationStateMachine: Sendable {
             let newId = Id(scheme: "digest", id: digest)
             if !ids.contains(newId) { ids.append(newId) }
             connections[id]?.authInfo = ids
-            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty)))
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty), after: state.lastZxid))
         case "ip":
-            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty)))
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty), after: state.lastZxid))
         default:
-            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .authFailed, response: .empty)))
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .authFailed, response: .empty), after: state.lastZxid))
             actions.append(.close(id, reason: .authFailed))
         }
     }
@@ -366,7 +408,9 @@ public struct CoordinationStateMachine: Sendable {
     ) {
         let tree = state.tree
         func event(_ type: EventType, _ path: String) {
-            actions.append(.send(id, .notification(zxid: -1, WatcherEvent(type: type.rawValue, state: KeeperState.syncConnected.rawValue, path: path))))
+            actions.append(.send(
+                id, .notification(zxid: -1, WatcherEvent(type: type.rawValue, state: KeeperState.syncConnected.rawValue, path: path)),
+                after: lastZxid))
         }
         for path in data {
             if let n = tree.node(at: path) {
@@ -399,6 +443,7 @@ public struct CoordinationStateMachine: Sendable {
         let header = TransactionHeader(zxid: state.lastZxid + 1, time: now.wall, sessionId: sessionId, cxid: cxid)
         let logged = LoggedTransaction(header: header, transaction: txn)
         actions.append(.log(logged))
+        if txn.changesACL { lastACLChangeZxid = header.zxid }
         var triggers: [WatchTrigger] = []
         let result = state.apply(logged, triggers: &triggers)
         if !triggers.isEmpty {
@@ -408,17 +453,20 @@ public struct CoordinationStateMachine: Sendable {
                 guard let conn = live[d.watcher]?.connection else { continue }
                 // ZooKeeper 3.8 sends notifications with zxid -1.
                 actions.append(.send(conn, .notification(zxid: -1, WatcherEvent(
-                    type: d.type.rawValue, state: KeeperState.syncConnected.rawValue, path: d.path))))
+                    type: d.type.rawValue, state: KeeperState.syncConnected.rawValue, path: d.path)), after: header.zxid))
             }
         }
         return result
     }
 
+    /// A reply that leaves once `after` is durable; by default the last submitted zxid (the conservative choice for
+    /// every reply that does not say which state it reveals).
     private mutating func reply(
         _ id: ConnectionID, _ xid: Int32, _ err: ErrorCode, _ response: ZooKeeperResponse, zxid: Int64? = nil,
-        into actions: inout [CoreAction]
+        after: Int64? = nil, into actions: inout [CoreAction]
     ) {
-        actions.append(.send(id, .reply(xid: xid, zxid: zxid ?? state.lastZxid, err: err, response: response)))
+        actions.append(.send(
+            id, .reply(xid: xid, zxid: zxid ?? state.lastZxid, err: err, response: response), after: after ?? state.lastZxid))
     }
 
     private mutating func closeSession(_ sid: Int64, cxid: Int32, now: CoreTime, reason: CloseReason, into actions: inout [CoreAction]) {
@@ -482,5 +530,16 @@ extension String {
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
         return s
+    }
+}
+
+extension Transaction {
+    /// Whether applying this changes an existing node's ACL.
+    fileprivate var changesACL: Bool {
+        switch self {
+        case .setACL: return true
+        case .multi(let txns): return txns.contains { $0.changesACL }
+        default: return false
+        }
     }
 }

@@ -53,11 +53,14 @@ public enum OutboundFrame: Sendable, Equatable {
     case notification(zxid: Int64, WatcherEvent)
 }
 
-/// What the core asks the shell to do, in order. Sends that follow a `.log` must not leave before that
-/// transaction is durable (the shell holds them until the log has synced it).
+/// What the core asks the shell to do, in order.
 public enum CoreAction: Sendable, Equatable {
     case log(LoggedTransaction)
-    case send(ConnectionID, OutboundFrame)
+    /// Send a frame once the transaction `after` is durable: the newest zxid of the state the frame reveals (a
+    /// write's reply and the watch events it fires: that write; a read: the node's mzxid/pzxid, or the last
+    /// submitted zxid where the core cannot tell). A client must never see state a crash could lose. The shell
+    /// also keeps each connection's frames in the order given here.
+    case send(ConnectionID, OutboundFrame, after: Int64)
     /// Close the connection once what was queued for it before has been sent.
     case close(ConnectionID, reason: CloseReason)
 }

@@ -32,7 +32,7 @@ import ZooKeeperWire
         #expect(logged.header.sessionId == sid)
         #expect(logged.header.zxid == 1)
         #expect(logged.header.time == d.clock.wall)
-        #expect(actions.last == .send(id, .connectResponse(ConnectResponse(timeOut: 10_000, sessionId: sid, passwd: password, readOnly: false))))
+        #expect(actions.last == .send(id, .connectResponse(ConnectResponse(timeOut: 10_000, sessionId: sid, passwd: password, readOnly: false)), after: 1))
         #expect(d.state.sessions[sid] == SessionRecord(timeout: 10_000, password: password))
         #expect(d.machine.session(of: id) == sid)
         #expect(d.machine.sessionCount == 1)
@@ -148,9 +148,9 @@ import ZooKeeperWire
             lastZxidSeen: 0, timeOut: 10_000, sessionId: c.sessionId, passwd: wrong, readOnly: oldClient ? nil : false))
         // ZooKeeper answers timeOut 0, sessionId 0 and 16 zero bytes (in the shape the client used), then closes.
         let rejection = CoreAction.send(id, .connectResponse(ConnectResponse(
-            timeOut: 0, sessionId: 0, passwd: Self.zeroPassword, readOnly: oldClient ? nil : false)))
+            timeOut: 0, sessionId: 0, passwd: Self.zeroPassword, readOnly: oldClient ? nil : false)), after: d.machine.lastZxid)
         let close = CoreAction.close(id, reason: .invalidSession)
-        #expect(actions.filter { if case .send(id, _) = $0 { return true } else { return false } } == [rejection])
+        #expect(actions.filter { if case .send(id, _, _) = $0 { return true } else { return false } } == [rejection])
         #expect(actions.contains(close))
         #expect(actions.firstIndex(of: rejection)! < actions.firstIndex(of: close)!)
         #expect(actions.logged.isEmpty)

@@ -281,7 +281,7 @@ extension Array where Element == CoreAction {
 
     func reply(xid: Int32, on connection: ConnectionID) -> Reply? {
         for action in self {
-            if case .send(connection, .reply(let x, let zxid, let err, let response)) = action, x == xid {
+            if case .send(connection, .reply(let x, let zxid, let err, let response), _) = action, x == xid {
                 return Reply(xid: x, zxid: zxid, err: err, response: response)
             }
         }
@@ -291,14 +291,14 @@ extension Array where Element == CoreAction {
     /// The index in the action list of the reply with `xid` on `connection`.
     func replyIndex(xid: Int32, on connection: ConnectionID) -> Int? {
         firstIndex {
-            if case .send(connection, .reply(xid, _, _, _)) = $0 { return true }
+            if case .send(connection, .reply(xid, _, _, _), _) = $0 { return true }
             return false
         }
     }
 
     func connectResponse(to connection: ConnectionID) -> ConnectResponse? {
         for action in self {
-            if case .send(connection, .connectResponse(let r)) = action { return r }
+            if case .send(connection, .connectResponse(let r), _) = action { return r }
         }
         return nil
     }
@@ -306,7 +306,7 @@ extension Array where Element == CoreAction {
     /// Watch notifications sent to `connection`, in order, as (type, path).
     func events(to connection: ConnectionID) -> [Event] {
         compactMap {
-            guard case .send(connection, .notification(_, let e)) = $0, let type = EventType(rawValue: e.type) else { return nil }
+            guard case .send(connection, .notification(_, let e), _) = $0, let type = EventType(rawValue: e.type) else { return nil }
             return Event(type, e.path)
         }
     }
@@ -314,14 +314,14 @@ extension Array where Element == CoreAction {
     /// Every notification, to any connection.
     var notifications: [(ConnectionID, WatcherEvent)] {
         compactMap {
-            if case .send(let c, .notification(_, let e)) = $0 { return (c, e) }
+            if case .send(let c, .notification(_, let e), _) = $0 { return (c, e) }
             return nil
         }
     }
 
     func notificationIndices(to connection: ConnectionID) -> [Int] {
         indices.filter {
-            if case .send(connection, .notification) = self[$0] { return true }
+            if case .send(connection, .notification, _) = self[$0] { return true }
             return false
         }
     }
@@ -444,3 +444,37 @@ func digestACL(_ userAndPassword: String, _ perms: Perms = .all) -> ACL {
 }
 
 let worldRead = ACL(perms: Perms.read, id: ACLs.anyoneId)
+
+// MARK: Dependencies of sends
+
+extension Array where Element == CoreAction {
+    /// The zxid the reply with `xid` on `connection` waits for (`CoreAction.send`'s `after`).
+    func dependency(ofReply xid: Int32, on connection: ConnectionID) -> Int64? {
+        for action in self {
+            if case .send(connection, .reply(xid, _, _, _), let after) = action { return after }
+        }
+        return nil
+    }
+
+    /// The zxids the notifications to `connection` wait for, in order.
+    func notificationDependencies(to connection: ConnectionID) -> [Int64] {
+        compactMap {
+            if case .send(connection, .notification, let after) = $0 { return after }
+            return nil
+        }
+    }
+}
+
+extension CoreDriver {
+    /// Sends `request` and returns its reply and the zxid the reply waits for.
+    mutating func callWithDependency(
+        _ client: Client, _ request: ZooKeeperRequest, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> (reply: Reply, after: Int64) {
+        let reply = call(client, request, sourceLocation: sourceLocation)
+        guard let after = last.dependency(ofReply: reply.xid, on: client.connection) else {
+            Issue.record("no dependency for xid \(reply.xid)", sourceLocation: sourceLocation)
+            return (reply, .min)
+        }
+        return (reply, after)
+    }
+}

@@ -121,7 +121,7 @@ import ZooKeeperWire
         #expect(own.allSatisfy { $0 > logAt && $0 < replyAt })
         #expect(theirs.allSatisfy { $0 > logAt && $0 < replyAt })
         // The event says SyncConnected; ZooKeeper 3.8 (NIOServerCnxn.process) puts zxid -1 in its header.
-        guard case .send(_, .notification(let zxid, let event)) = actions[own[0]] else { return }
+        guard case .send(_, .notification(let zxid, let event), _) = actions[own[0]] else { return }
         #expect(zxid == -1)
         #expect(event == WatcherEvent(type: .nodeDataChanged, state: .syncConnected, path: "/n"))
     }

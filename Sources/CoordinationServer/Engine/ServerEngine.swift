@@ -1,5 +1,4 @@
 import CoordinationCore
-import DequeModule
 import Logging
 import NIOCore
 import Persistence
@@ -40,8 +39,8 @@ final class ServerEngine {
 
     /// An output waiting for the log.
     enum Held {
-        case send(ConnectionID, OutboundFrame, receivedAt: Int64, op: OpCode?)
-        case close(ConnectionID, CloseReason)
+        case send(OutboundFrame, receivedAt: Int64, op: OpCode?)
+        case close(CloseReason)
     }
 
     let loop: EventLoop
@@ -55,8 +54,9 @@ final class ServerEngine {
     private var actions: [CoreAction] = []
     private var pendingRecords: [LogRecord] = []
     private(set) var submittedZxid: Int64
-    private(set) var durableZxid: Int64
-    private var held = Deque<(zxid: Int64, held: Held)>()
+    var durableZxid: Int64 { gate.durableZxid }
+    /// Outputs waiting for the log (see `DurabilityGate`).
+    private var gate: DurabilityGate<Held>
     private var dirty: [ConnectionID] = []
     private var tickTask: Scheduled<Void>?
     private var scheduledTickAt: Int64 = .max
@@ -83,7 +83,7 @@ final class ServerEngine {
         self.persistence = persistence
         self.core = CoordinationStateMachine(state: recovered, config: configuration.coreConfiguration, now: ServerClock.now())
         self.submittedZxid = recovered.lastZxid
-        self.durableZxid = recovered.lastZxid
+        self.gate = DurabilityGate(durableZxid: recovered.lastZxid)
         self.snapshotThreshold = ServerEngine.nextSnapshotThreshold(configuration.snapCount)
     }
 
@@ -163,18 +163,21 @@ final class ServerEngine {
         case .unknownOpCode(let op):
             logger.warning("Unknown request type, closing connection", metadata: ["connection": "\(id)", "op": "\(op)"])
             // ZooKeeper's UnimplementedRequestProcessor answers with the request's zxid, which is -1.
-            actions.append(.send(id, .reply(xid: xid, zxid: -1, err: .unimplemented, response: .empty)))
+            actions.append(.send(id, .reply(xid: xid, zxid: -1, err: .unimplemented, response: .empty), after: core.lastZxid))
             actions.append(.close(id, reason: .unimplemented))
         default:
             logger.warning("Malformed request", metadata: ["connection": "\(id)", "error": "\(error)"])
-            actions.append(.send(id, .reply(xid: xid, zxid: core.lastZxid, err: .marshallingError, response: .empty)))
+            actions.append(.send(
+                id, .reply(xid: xid, zxid: core.lastZxid, err: .marshallingError, response: .empty), after: core.lastZxid))
         }
         run(receivedMicros: receivedMicros, op: nil)
     }
 
     // MARK: Driving the core
 
-    /// Performs the actions the core just produced, holding sends behind pending log writes.
+    /// Performs the actions the core just produced. A send leaves at once when the state it reveals is durable and
+    /// its connection has nothing held, so a read of durable data does not wait for another session's fsync; a
+    /// close waits for everything submitted before it, as does everything else of its connection after it.
     private func run(receivedMicros: Int64, op: OpCode?) {
         for action in actions {
             switch action {
@@ -184,17 +187,15 @@ final class ServerEngine {
                 pendingRecords.append(LogRecord(zxid: logged.header.zxid, payload: payload))
                 submittedZxid = logged.header.zxid
                 txnsSinceSnapshot += 1
-            case .send(let id, let frame):
-                if durableZxid >= submittedZxid && held.isEmpty {
+            case .send(let id, let frame, let after):
+                if gate.admit(.send(frame, receivedAt: receivedMicros, op: op), to: id, after: after) {
                     write(id, frame, receivedAt: receivedMicros, op: op)
-                } else {
-                    held.append((submittedZxid, .send(id, frame, receivedAt: receivedMicros, op: op)))
                 }
             case .close(let id, let reason):
-                if durableZxid >= submittedZxid && held.isEmpty {
+                if durableZxid >= submittedZxid && gate.isEmpty {
                     closeConnection(id, reason: reason)
                 } else {
-                    held.append((submittedZxid, .close(id, reason)))
+                    gate.hold(.close(reason), to: id, until: submittedZxid)
                 }
             }
         }
@@ -229,12 +230,11 @@ final class ServerEngine {
     private func logCompleted(upTo zxid: Int64, result: Result<Void, PersistenceError>) {
         switch result {
         case .success:
-            if zxid > durableZxid { durableZxid = zxid }
-            while let head = held.first, head.zxid <= durableZxid {
-                held.removeFirst()
-                switch head.held {
-                case .send(let id, let frame, let at, let op): write(id, frame, receivedAt: at, op: op)
-                case .close(let id, let reason): closeConnection(id, reason: reason)
+            gate.markDurable(upTo: zxid)
+            while let (id, held) = gate.nextReleased() {
+                switch held {
+                case .send(let frame, let at, let op): write(id, frame, receivedAt: at, op: op)
+                case .close(let reason): closeConnection(id, reason: reason)
                 }
             }
             flush()
@@ -253,7 +253,7 @@ final class ServerEngine {
         logger.critical(
             "Transaction log write failed; refusing further requests and shutting down without acknowledging unlogged writes",
             metadata: ["error": "\(error)"])
-        held.removeAll()
+        gate.removeAll()
         for (id, _) in connections { closeConnection(id, reason: .closeSession) }
         flush()
         onFatalError?(error)
@@ -263,15 +263,21 @@ final class ServerEngine {
 
     // MARK: Output
 
+    /// Writes a frame the gate let through. A reply's header carries the server's last zxid (ZooKeeper: the last
+    /// processed one, which a client keeps as its last zxid seen and shows on reconnect). A read may leave before
+    /// the newest submitted transaction is durable, so the header is capped at the durable zxid: a client must not
+    /// learn of a zxid a crash could lose (it would then be refused as "ahead" by the restarted server). Per
+    /// connection the value still never goes down.
     private func write(_ id: ConnectionID, _ frame: OutboundFrame, receivedAt: Int64?, op: OpCode?) {
         guard let c = connections[id], !c.closeAfterFlush else { return }
         switch frame {
         case .connectResponse(let response):
             c.out.writeZooKeeperFrame(record: response)
             c.sent += 1
-            c.lastZxid = core.lastZxid
+            c.lastZxid = min(core.lastZxid, durableZxid)
             stats.packetsSent += 1
-        case .reply(let xid, let zxid, let err, let response):
+        case .reply(let xid, let frameZxid, let err, let response):
+            let zxid = min(frameZxid, durableZxid)
             c.out.writeZooKeeperReply(xid: xid, zxid: zxid, err: err, response: response)
             c.sent += 1
             c.lastZxid = zxid
@@ -394,7 +400,7 @@ final class ServerEngine {
         flush()
     }
 
-    var heldCount: Int { held.count }
+    var heldCount: Int { gate.count }
 
     func resetServerStatistics() {
         stats.reset()
