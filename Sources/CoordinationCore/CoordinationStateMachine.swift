@@ -247,17 +247,17 @@ public struct CoordinationStateMachine: Sendable {
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
             guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
             if r.watch { watches.add(.data, path: r.path, watcher: sid) }
-            return (.ok, .getData(GetDataResponse(data: n.data, stat: n.stat)))
+            return (.ok, .getData(GetDataResponse(data: tree.data(of: n), stat: n.stat)))
         case .getChildren(let r):
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
             guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
             if r.watch { watches.add(.child, path: r.path, watcher: sid) }
-            return (.ok, .getChildren(GetChildrenResponse(children: Array(n.children))))
+            return (.ok, .getChildren(GetChildrenResponse(children: tree.children(of: n))))
         case .getChildren2(let r):
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
             guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else { return (.noAuth, .empty) }
             if r.watch { watches.add(.child, path: r.path, watcher: sid) }
-            return (.ok, .getChildren2(GetChildren2Response(children: Array(n.children), stat: n.stat)))
+            return (.ok, .getChildren2(GetChildren2Response(children: tree.children(of: n), stat: n.stat)))
         case .getACL(let r):
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty) }
             let acl = tree.acl(of: n)
@@ -461,10 +461,10 @@ public struct CoordinationStateMachine: Sendable {
         let tree = state.tree
         var candidates: [String] = []
         for path in tree.containers {
-            if let n = tree.node(at: path), n.children.isEmpty, n.storedCversion > 0 { candidates.append(path) }
+            if let n = tree.node(at: path), n.hasNoChildren, n.storedCversion > 0 { candidates.append(path) }
         }
         for path in tree.ttls {
-            if let n = tree.node(at: path), n.children.isEmpty, case .ttl(let ttl) = n.kind, ttl != 0,
+            if let n = tree.node(at: path), n.hasNoChildren, case .ttl(let ttl) = n.kind, ttl != 0,
                 now.wall - n.mtime > ttl
             {
                 candidates.append(path)
