@@ -55,7 +55,7 @@ public struct DataTree: Sendable {
     init(restoring b: inout ByteBuffer, count: Int, acls: ACLTable) throws(SnapshotError) {
         self.acls = acls
         let aclCount = Int32(acls.lists.count)
-        pathIndex.reserve(count)
+        pathIndex.reserve(count, pages: store)
         var failure: SnapshotError?
         var consumed = 0
         b.withUnsafeReadableBytes { raw in
@@ -104,11 +104,11 @@ public struct DataTree: Sendable {
                     czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, pzxid: pzxid, ephemeralOwner: owner,
                     version: version, storedCversion: storedCversion, aversion: aversion, aclRef: aclRef, parent: -1,
                     indexInParent: 0, childCount: 0, offset: Int32(store.pages[page].bytes.count),
-                    pathLength: Int32(path.count), dataLength: data.map { Int32($0.count) } ?? -1)
+                    pathLength: Int32(path.count), dataLength: data.map { Int32($0.count) } ?? -1, hash: hash)
                 store.pages[page].bytes.append(contentsOf: path)
                 if let data { store.pages[page].bytes.append(contentsOf: data) }
                 store.pages[page].records[Int(s) & NodePages.pageMask] = r
-                pathIndex.insert(hash: hash, slot: s)
+                pathIndex.insert(hash: hash, slot: s, pages: store)
                 nodeCount += 1
                 approximateDataSize += path.count + (data?.count ?? 0)
             }
@@ -150,7 +150,7 @@ public struct DataTree: Sendable {
         NodeRecord(
             czxid: zxid, mzxid: zxid, ctime: time, mtime: time, pzxid: zxid, ephemeralOwner: ephemeralOwner,
             version: 0, storedCversion: 0, aversion: 0, aclRef: aclRef, parent: -1, indexInParent: 0, childCount: 0,
-            offset: 0, pathLength: 0, dataLength: -1)
+            offset: 0, pathLength: 0, dataLength: -1, hash: 0)
     }
 
     // MARK: Bytes of strings
@@ -196,7 +196,7 @@ public struct DataTree: Sendable {
 
     @inlinable
     func slot(ofBytes p: UnsafeRawBufferPointer, hash: UInt32) -> Int32? {
-        pathIndex.find(hash: hash) { s in store.withBytes(s) { path, _ in Self.equal(path, p) } }
+        pathIndex.find(hash: hash, pages: store) { s in store.withBytes(s) { path, _ in Self.equal(path, p) } }
     }
 
     @inlinable
@@ -236,6 +236,7 @@ public struct DataTree: Sendable {
         r.childCount = 0
         r.pathLength = Int32(path.count)
         r.dataLength = data.map { Int32($0.count) } ?? -1
+        r.hash = PathHash.hash(path)
         r.offset = Int32(store.pages[page].bytes.count)
         store.pages[page].bytes.append(contentsOf: path)
         if let data { store.pages[page].bytes.append(contentsOf: data) }
@@ -245,7 +246,7 @@ public struct DataTree: Sendable {
             modify(parent) { $0.childCount += 1 }
         }
         store.pages[page].records[Int(s) & NodePages.pageMask] = r
-        pathIndex.insert(hash: PathHash.hash(path), slot: s)
+        pathIndex.insert(hash: r.hash, slot: s, pages: store)
         nodeCount += 1
         return s
     }
@@ -364,7 +365,7 @@ public struct DataTree: Sendable {
         let found: Int32? = Self.withBytes(path) { p in
             let h = PathHash.hash(p)
             guard let s = slot(ofBytes: p, hash: h) else { return nil }
-            pathIndex.remove(hash: h, slot: s)
+            pathIndex.remove(hash: h, slot: s, pages: store)
             return s
         }
         guard let s = found else { return }

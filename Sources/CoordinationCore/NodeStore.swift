@@ -4,9 +4,9 @@
 /// in a page of `NodeStore.pageSize` records, and its path and data bytes, back to back, in that page's byte
 /// arena. Pages are values in an array of values: handing the pages to a snapshot writer copies an array of
 /// a few thousand references, and a later write copies only the one page it touches (copy on write). The path
-/// → slot index is an open-addressing table of 64-bit entries (hash tag, slot) and child lists are arrays of
-/// slots per parent, so a znode of 100 B costs about 88 B of record, its path and data bytes, 16 B of index and
-/// 4-8 B in its parent's child list.
+/// → slot index is an open-addressing table of 32-bit slots and child lists are arrays of slots per parent, so a
+/// znode of 100 B costs about 88 B of record, its path and data bytes, 6-11 B of index and 4-8 B in its
+/// parent's child list.
 
 /// One node's fixed-size part (88 bytes).
 @usableFromInline
@@ -31,6 +31,8 @@ struct NodeRecord: Sendable {
     @usableFromInline var pathLength: Int32
     /// -1 for null data.
     @usableFromInline var dataLength: Int32
+    /// `PathHash.hash` of the path (fills the record's padding; the index keeps only slots).
+    @usableFromInline var hash: UInt32
 
     static let free: Int32 = Int32.min
 
@@ -135,45 +137,43 @@ enum PathHash {
     }
 }
 
-/// Path → slot: open addressing with linear probing; an entry is `tag << 32 | (slot + 1)`, 0 when empty. The
-/// tag is the whole 32-bit hash, so growing never rereads the paths.
+/// Path → slot: open addressing with linear probing over 32-bit entries, `slot + 1` (0 when empty). The path's
+/// hash lives in the node's record, so a probe compares hashes there before bytes, and growing never rereads paths.
 @usableFromInline
 struct PathIndex: Sendable {
-    @usableFromInline var table: [UInt64] = Array(repeating: 0, count: 16)
+    @usableFromInline var table: [UInt32] = Array(repeating: 0, count: 16)
     @usableFromInline var count = 0
 
     @inlinable var mask: Int { table.count - 1 }
 
-    /// Finds the slot whose path `matches` says equals the one hashing to `hash`.
+    /// Finds the slot whose path hashes to `hash` and that `matches` accepts.
     @inlinable
-    func find(hash: UInt32, matches: (Int32) -> Bool) -> Int32? {
+    func find(hash: UInt32, pages: NodePages, matches: (Int32) -> Bool) -> Int32? {
         let m = mask
         var pos = Int(hash) & m
         return table.withUnsafeBufferPointer { t in
             while true {
                 let e = t[pos]
                 if e == 0 { return nil }
-                if UInt32(truncatingIfNeeded: e >> 32) == hash {
-                    let slot = Int32(truncatingIfNeeded: e & 0xFFFF_FFFF) - 1
-                    if matches(slot) { return slot }
-                }
+                let slot = Int32(bitPattern: e &- 1)
+                if pages.record(slot).hash == hash && matches(slot) { return slot }
                 pos = (pos + 1) & m
             }
         }
     }
 
-    /// Adds an entry (the path must not be present).
+    /// Adds an entry (the path must not be present; the slot's record must hold its hash).
     @usableFromInline
-    mutating func insert(hash: UInt32, slot: Int32) {
-        if (count + 1) * 4 > table.count * 3 { grow(to: table.count * 2) }
-        Self.place(&table, UInt64(hash) << 32 | UInt64(UInt32(slot + 1)))
+    mutating func insert(hash: UInt32, slot: Int32, pages: NodePages) {
+        if (count + 1) * 4 > table.count * 3 { grow(to: table.count * 2, pages: pages) }
+        Self.place(&table, UInt32(bitPattern: slot) &+ 1, hash: hash)
         count += 1
     }
 
     @usableFromInline
-    static func place(_ table: inout [UInt64], _ entry: UInt64) {
+    static func place(_ table: inout [UInt32], _ entry: UInt32, hash: UInt32) {
         let m = table.count - 1
-        var pos = Int(UInt32(truncatingIfNeeded: entry >> 32)) & m
+        var pos = Int(hash) & m
         table.withUnsafeMutableBufferPointer { t in
             while t[pos] != 0 { pos = (pos + 1) & m }
             t[pos] = entry
@@ -181,23 +181,23 @@ struct PathIndex: Sendable {
     }
 
     /// Makes room for `n` entries without growing.
-    mutating func reserve(_ n: Int) {
+    mutating func reserve(_ n: Int, pages: NodePages) {
         var cap = table.count
         while n * 4 > cap * 3 { cap *= 2 }
-        if cap > table.count { grow(to: cap) }
+        if cap > table.count { grow(to: cap, pages: pages) }
     }
 
-    mutating func grow(to capacity: Int) {
-        var fresh = [UInt64](repeating: 0, count: capacity)
-        for e in table where e != 0 { Self.place(&fresh, e) }
+    mutating func grow(to capacity: Int, pages: NodePages) {
+        var fresh = [UInt32](repeating: 0, count: capacity)
+        for e in table where e != 0 { Self.place(&fresh, e, hash: pages.record(Int32(bitPattern: e &- 1)).hash) }
         table = fresh
     }
 
     /// Removes the entry of `slot` (hashing to `hash`), shifting later entries of its run back.
     @usableFromInline
-    mutating func remove(hash: UInt32, slot: Int32) {
+    mutating func remove(hash: UInt32, slot: Int32, pages: NodePages) {
         let m = mask
-        let wanted = UInt64(hash) << 32 | UInt64(UInt32(slot + 1))
+        let wanted = UInt32(bitPattern: slot) &+ 1
         table.withUnsafeMutableBufferPointer { t in
             var i = Int(hash) & m
             while t[i] != wanted {
@@ -209,7 +209,7 @@ struct PathIndex: Sendable {
                 j = (j + 1) & m
                 let e = t[j]
                 if e == 0 { break }
-                let k = Int(UInt32(truncatingIfNeeded: e >> 32)) & m
+                let k = Int(pages.record(Int32(bitPattern: e &- 1)).hash) & m
                 // Move e into the hole at i unless its home k lies cyclically in (i, j].
                 let inBetween = i <= j ? (k > i && k <= j) : (k > i || k <= j)
                 if !inBetween {

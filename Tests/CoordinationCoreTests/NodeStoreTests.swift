@@ -138,10 +138,18 @@ import ZooKeeperWire
         var index = PathIndex()
         // Few distinct hashes: long collision runs that wrap around the table.
         func hash(_ i: Int32) -> UInt32 { UInt32(i % 7) &* 0x9E37_79B9 | 0xF }
-        for i in Int32(0)..<2000 { index.insert(hash: hash(i), slot: i) }
-        for i in Int32(0)..<2000 where i % 3 != 0 { index.remove(hash: hash(i), slot: i) }
+        // The hashes live in the records.
+        var pages = NodePages()
         for i in Int32(0)..<2000 {
-            let found = index.find(hash: hash(i)) { $0 == i }
+            if Int(i) >> NodePages.pageShift == pages.pages.count { pages.pages.append(NodePage()) }
+            var r = DataTree.record(aclRef: 0, zxid: 0, time: 0, ephemeralOwner: 0)
+            r.hash = hash(i)
+            pages.pages[Int(i) >> NodePages.pageShift].records.append(r)
+        }
+        for i in Int32(0)..<2000 { index.insert(hash: hash(i), slot: i, pages: pages) }
+        for i in Int32(0)..<2000 where i % 3 != 0 { index.remove(hash: hash(i), slot: i, pages: pages) }
+        for i in Int32(0)..<2000 {
+            let found = index.find(hash: hash(i), pages: pages) { $0 == i }
             #expect(found == (i % 3 == 0 ? i : nil))
         }
         #expect(index.count == 667)
