@@ -254,7 +254,10 @@ public struct DataTree: Sendable {
     private mutating func releaseBytes(page: Int, _ count: Int) {
         store.pages[page].garbage += count
         let g = store.pages[page].garbage
-        if g > 4096 && g * 2 > store.pages[page].bytes.count { store.pages[page].compact() }
+        let count = store.pages[page].bytes.count
+        // Compact when half the arena is garbage, or early when it nears the Int32 offsets' range (1024 nodes of
+        // up to ~1 MB each stay below 2 GiB).
+        if g > 4096 && (g * 2 > count || count > 1 << 30) { store.pages[page].compact() }
     }
 
     // MARK: Reading
