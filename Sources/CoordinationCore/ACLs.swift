@@ -148,11 +148,19 @@ public struct ACLTable: Sendable {
 
     public init() {}
 
+    /// The last list interned: most creates in a row use the same ACL, and comparing is cheaper than hashing.
+    private var recent: Int32 = -1
+
     public mutating func intern(_ acl: [ACL]) -> Int32 {
-        if let i = index[acl] { return i }
+        if recent >= 0 && lists[Int(recent)] == acl { return recent }
+        if let i = index[acl] {
+            recent = i
+            return i
+        }
         let i = Int32(lists.count)
         lists.append(acl)
         index[acl] = i
+        recent = i
         return i
     }
 

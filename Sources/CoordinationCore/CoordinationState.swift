@@ -56,11 +56,10 @@ public struct CoordinationState: Sendable {
             sessions[id] = nil
             return .none
         case .create(let path, let data, let acl, let owner):
-            guard tree.node(at: path) == nil, let parent = ZNodePath.parent(of: path), tree.node(at: parent) != nil
-            else { return .none }
-            let stat = tree.create(
+            guard let stat = tree.create(
                 path: path, data: data, acl: acl, ephemeralOwner: owner, zxid: h.zxid, time: h.time,
                 triggers: &triggers)
+            else { return .none }
             return .created(path: path, stat: stat)
         case .delete(let path):
             tree.delete(path: path, zxid: h.zxid, triggers: &triggers)
@@ -81,36 +80,16 @@ public struct CoordinationState: Sendable {
     static let snapshotMagic: Int32 = 0x5A52_534E  // "ZRSN"
     static let snapshotVersion: Int32 = 1
 
-    /// Serializes the whole state. Call it on a copy: the copy is consistent (value semantics), so it can be
-    /// written from another thread while the live state moves on.
+    /// What a snapshot writer needs, taken in O(pages): the sessions, the ACL lists and the node pages. Later
+    /// changes to this state copy only what they touch, so the image can be encoded on another thread while the
+    /// live state moves on.
+    public func snapshotImage() -> SnapshotImage {
+        SnapshotImage(lastZxid: lastZxid, sessions: sessions, aclLists: tree.acls.lists, pages: tree.pages, nodeCount: tree.nodeCount)
+    }
+
+    /// Serializes the whole state.
     public func encodeSnapshot(into b: inout ByteBuffer) {
-        b.writeJuteInt(Self.snapshotMagic)
-        b.writeJuteInt(Self.snapshotVersion)
-        b.writeJuteLong(lastZxid)
-        b.writeJuteInt(Int32(sessions.count))
-        for (id, s) in sessions {
-            b.writeJuteLong(id)
-            b.writeJuteInt(s.timeout)
-            b.writeJuteBuffer(s.password)
-        }
-        let lists = tree.acls.lists
-        b.writeJuteInt(Int32(lists.count))
-        for l in lists { b.writeJuteVector(l) { $0.writeJuteRecord($1) } }
-        b.writeJuteInt(Int32(tree.nodes.count))
-        for (path, n) in tree.nodes {
-            b.writeJuteString(path)
-            b.writeJuteBuffer(n.data)
-            b.writeJuteInt(n.aclRef)
-            b.writeJuteLong(n.czxid)
-            b.writeJuteLong(n.mzxid)
-            b.writeJuteLong(n.ctime)
-            b.writeJuteLong(n.mtime)
-            b.writeJuteInt(n.version)
-            b.writeJuteInt(n.storedCversion)
-            b.writeJuteInt(n.aversion)
-            b.writeJuteLong(n.ephemeralOwner)
-            b.writeJuteLong(n.pzxid)
-        }
+        snapshotImage().encode(into: &b)
     }
 
     public init(snapshot b: inout ByteBuffer) throws(SnapshotError) {
@@ -137,31 +116,60 @@ public struct CoordinationState: Sendable {
             }
             let nodeCount = try b.readJuteInt()
             guard nodeCount >= 0 else { throw SnapshotError.malformed("node count") }
-            var restored: [(String, ZNode)] = []
-            restored.reserveCapacity(Int(nodeCount))
-            for _ in 0..<nodeCount {
-                let path = try b.readJuteString() ?? ""
-                let data = try b.readJuteBuffer()
-                let aclRef = try b.readJuteInt()
-                guard aclRef >= 0 && aclRef < listCount else { throw SnapshotError.malformed("acl ref of \(path)") }
-                var n = ZNode(data: data, aclRef: aclRef, zxid: 0, time: 0, ephemeralOwner: 0)
-                n.czxid = try b.readJuteLong()
-                n.mzxid = try b.readJuteLong()
-                n.ctime = try b.readJuteLong()
-                n.mtime = try b.readJuteLong()
-                n.version = try b.readJuteInt()
-                n.storedCversion = try b.readJuteInt()
-                n.aversion = try b.readJuteInt()
-                n.ephemeralOwner = try b.readJuteLong()
-                n.pzxid = try b.readJuteLong()
-                restored.append((path, n))
-            }
+            tree = try DataTree(restoring: &b, count: Int(nodeCount), acls: table)
             if b.readableBytes != 0 { throw SnapshotError.malformed("\(b.readableBytes) trailing bytes") }
-            tree = try DataTree(restoring: restored, acls: table)
         } catch let e as SnapshotError {
             throw e
         } catch {
             throw SnapshotError.malformed("\(error)")
+        }
+    }
+}
+
+/// A consistent image of the state for a snapshot (see `CoordinationState.snapshotImage()`).
+public struct SnapshotImage: Sendable {
+    public let lastZxid: Int64
+    let sessions: [Int64: SessionRecord]
+    let aclLists: [[ACL]]
+    let pages: NodePages
+    let nodeCount: Int
+
+    /// Serializes the image: header, sessions, ACL lists, then every node (path, data, ACL reference, stat).
+    public func encode(into b: inout ByteBuffer) {
+        var nodeBytes = 0
+        for p in pages.pages { nodeBytes += p.bytes.count - p.garbage }
+        b.reserveCapacity(b.writerIndex + 256 + sessions.count * 64 + nodeBytes + nodeCount * 68)
+        b.writeJuteInt(CoordinationState.snapshotMagic)
+        b.writeJuteInt(CoordinationState.snapshotVersion)
+        b.writeJuteLong(lastZxid)
+        b.writeJuteInt(Int32(sessions.count))
+        for (id, s) in sessions {
+            b.writeJuteLong(id)
+            b.writeJuteInt(s.timeout)
+            b.writeJuteBuffer(s.password)
+        }
+        b.writeJuteInt(Int32(aclLists.count))
+        for l in aclLists { b.writeJuteVector(l) { $0.writeJuteRecord($1) } }
+        b.writeJuteInt(Int32(nodeCount))
+        pages.forEachNode { path, data, n in
+            b.writeInteger(Int32(path.count))
+            b.writeBytes(path)
+            if let data {
+                b.writeInteger(Int32(data.count))
+                b.writeBytes(data)
+            } else {
+                b.writeInteger(Int32(-1))
+            }
+            b.writeInteger(n.aclRef)
+            b.writeInteger(n.czxid)
+            b.writeInteger(n.mzxid)
+            b.writeInteger(n.ctime)
+            b.writeInteger(n.mtime)
+            b.writeInteger(n.version)
+            b.writeInteger(n.storedCversion)
+            b.writeInteger(n.aversion)
+            b.writeInteger(n.ephemeralOwner)
+            b.writeInteger(n.pzxid)
         }
     }
 }

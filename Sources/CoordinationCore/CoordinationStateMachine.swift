@@ -262,21 +262,21 @@ public struct CoordinationStateMachine: Sendable {
                 return (.noAuth, .empty, nodeDependency(n))
             }
             if r.watch { watches.add(.data, path: r.path, watcher: sid) }
-            return (.ok, .getData(GetDataResponse(data: n.data, stat: n.stat)), nodeDependency(n))
+            return (.ok, .getData(GetDataResponse(data: tree.data(of: n), stat: n.stat)), nodeDependency(n))
         case .getChildren(let r):
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
             guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else {
                 return (.noAuth, .empty, nodeDependency(n))
             }
             if r.watch { watches.add(.child, path: r.path, watcher: sid) }
-            return (.ok, .getChildren(GetChildrenResponse(children: Array(n.children))), nodeDependency(n))
+            return (.ok, .getChildren(GetChildrenResponse(children: tree.children(of: n))), nodeDependency(n))
         case .getChildren2(let r):
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
             guard ACLs.isAllowed(tree.acl(of: n), perm: .read, authInfo: who.authInfo) else {
                 return (.noAuth, .empty, nodeDependency(n))
             }
             if r.watch { watches.add(.child, path: r.path, watcher: sid) }
-            return (.ok, .getChildren2(GetChildren2Response(children: Array(n.children), stat: n.stat)), nodeDependency(n))
+            return (.ok, .getChildren2(GetChildren2Response(children: tree.children(of: n), stat: n.stat)), nodeDependency(n))
         case .getACL(let r):
             guard let n = tree.node(at: r.path) else { return (.noNode, .empty, absenceDependency(r.path)) }
             let acl = tree.acl(of: n)
@@ -509,10 +509,10 @@ public struct CoordinationStateMachine: Sendable {
         let tree = state.tree
         var candidates: [String] = []
         for path in tree.containers {
-            if let n = tree.node(at: path), n.children.isEmpty, n.storedCversion > 0 { candidates.append(path) }
+            if let n = tree.node(at: path), n.hasNoChildren, n.storedCversion > 0 { candidates.append(path) }
         }
         for path in tree.ttls {
-            if let n = tree.node(at: path), n.children.isEmpty, case .ttl(let ttl) = n.kind, ttl != 0,
+            if let n = tree.node(at: path), n.hasNoChildren, case .ttl(let ttl) = n.kind, ttl != 0,
                 now.wall - n.mtime > ttl
             {
                 candidates.append(path)

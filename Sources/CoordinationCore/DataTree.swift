@@ -1,3 +1,4 @@
+import NIOCore
 import ZooKeeperWire
 
 /// What a change to the tree means to watchers (ZooKeeper's DataTree triggers, before watch lookup).
@@ -8,11 +9,17 @@ public enum WatchTrigger: Sendable, Equatable {
     case childrenChanged(String)
 }
 
-/// The znode tree: a path → node map with children kept as names, plus the indexes ZooKeeper keeps
-/// (session → ephemeral paths, containers, TTL nodes). Mutations assume they were validated by request
-/// preparation; they never fail.
+/// The znode tree, stored compactly (see `NodePages`): records and bytes in pages, a path → slot index, child
+/// lists per parent, plus the indexes ZooKeeper keeps (session → ephemeral paths, containers, TTL nodes).
+/// Mutations assume they were validated by request preparation; they never fail.
 public struct DataTree: Sendable {
-    public private(set) var nodes: [String: ZNode]
+    @usableFromInline var store = NodePages()
+    @usableFromInline var pathIndex = PathIndex()
+    /// Parent slot → child slots (unordered; a removal moves the last child into the hole).
+    @usableFromInline var childLists: [Int32: [Int32]] = [:]
+    var freeSlots: [Int32] = []
+    var slotCount: Int32 = 0
+    public private(set) var nodeCount: Int = 0
     public private(set) var ephemerals: [Int64: Set<String>] = [:]
     public private(set) var containers: Set<String> = []
     public private(set) var ttls: Set<String> = []
@@ -24,62 +31,293 @@ public struct DataTree: Sendable {
 
     /// A tree with ZooKeeper's initial nodes: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
     public init() {
-        nodes = [:]
         let open = acls.intern(ACLs.openUnsafe)
-        nodes["/"] = ZNode(data: [], aclRef: open, zxid: 0, time: 0, ephemeralOwner: 0)
+        let blank = Self.record(aclRef: open, zxid: 0, time: 0, ephemeralOwner: 0)
+        _ = Self.withBytes("/") { insertNode(path: $0, data: UnsafeRawBufferPointer(start: nil, count: 0), blank, parent: -1) }
         approximateDataSize = 1  // the root's path, counted as a restored tree counts it
         for path in DataTree.systemPaths {
-            insert(path: path, node: ZNode(data: [], aclRef: open, zxid: 0, time: 0, ephemeralOwner: 0), countCreate: false)
+            let parent = slot(of: ZNodePath.parent(of: path)!)!
+            _ = Self.withBytes(path) { insertNode(path: $0, data: UnsafeRawBufferPointer(start: nil, count: 0), blank, parent: parent) }
+            approximateDataSize += path.utf8.count
         }
         // ZooKeeper's /zookeeper/config is readable by everyone but writable by no one but super. DataTree sets it
         // with setACL(path, READ_ACL_UNSAFE, -1), which stores -1 as the aversion.
-        if let config = nodes["/zookeeper/config"] {
-            var c = config
-            c.aclRef = acls.intern(ACLs.readUnsafe)
-            c.aversion = -1
-            nodes["/zookeeper/config"] = c
+        let config = slot(of: "/zookeeper/config")!
+        let read = acls.intern(ACLs.readUnsafe)
+        modify(config) {
+            $0.aclRef = read
+            $0.aversion = -1
         }
     }
 
-    /// Restores a tree from snapshot contents; children and indexes are rebuilt from the paths.
-    init(restoring restored: [(String, ZNode)], acls: ACLTable) throws(SnapshotError) {
-        self.nodes = [:]
+    /// Restores a tree from the node section of a snapshot (`count` nodes: path, data, ACL reference, stat
+    /// fields), read straight into the pages; children and indexes are rebuilt from the paths.
+    init(restoring b: inout ByteBuffer, count: Int, acls: ACLTable) throws(SnapshotError) {
         self.acls = acls
-        nodes.reserveCapacity(restored.count)
-        for (path, var node) in restored {
-            node.children = []
-            nodes[path] = node
+        let aclCount = Int32(acls.lists.count)
+        pathIndex.reserve(count, pages: store)
+        var failure: SnapshotError?
+        var consumed = 0
+        b.withUnsafeReadableBytes { raw in
+            var pos = 0
+            func int32() -> Int32? {
+                guard pos + 4 <= raw.count else { return nil }
+                defer { pos += 4 }
+                return Int32(bigEndian: raw.loadUnaligned(fromByteOffset: pos, as: Int32.self))
+            }
+            func int64() -> Int64? {
+                guard pos + 8 <= raw.count else { return nil }
+                defer { pos += 8 }
+                return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: pos, as: Int64.self))
+            }
+            func bytes(_ what: String) -> (UnsafeRawBufferPointer?, ok: Bool) {
+                guard let n = int32(), n >= -1 else { failure = .malformed("\(what) length"); return (nil, false) }
+                if n == -1 { return (nil, true) }
+                guard pos + Int(n) <= raw.count else { failure = .malformed("truncated \(what)"); return (nil, false) }
+                defer { pos += Int(n) }
+                return (UnsafeRawBufferPointer(rebasing: raw[pos..<pos + Int(n)]), true)
+            }
+            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+            for _ in 0..<count {
+                let (pathOrNil, pathOK) = bytes("path")
+                guard pathOK else { return }
+                let path = pathOrNil ?? empty
+                let (data, dataOK) = bytes("data")
+                guard dataOK else { return }
+                guard let aclRef = int32() else { failure = .malformed("truncated node"); return }
+                guard aclRef >= 0 && aclRef < aclCount else {
+                    failure = .malformed("acl ref of \(String(decoding: path, as: UTF8.self))")
+                    return
+                }
+                guard let czxid = int64(), let mzxid = int64(), let ctime = int64(), let mtime = int64(),
+                    let version = int32(), let storedCversion = int32(), let aversion = int32(),
+                    let owner = int64(), let pzxid = int64()
+                else { failure = .malformed("truncated node"); return }
+                let hash = PathHash.hash(path)
+                if slot(ofBytes: path, hash: hash) != nil {
+                    failure = .malformed("duplicate node \(String(decoding: path, as: UTF8.self))")
+                    return
+                }
+                let s = allocateSlot()
+                let page = Int(s) >> NodePages.pageShift
+                let r = NodeRecord(
+                    czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, pzxid: pzxid, ephemeralOwner: owner,
+                    version: version, storedCversion: storedCversion, aversion: aversion, aclRef: aclRef, parent: -1,
+                    indexInParent: 0, childCount: 0, offset: Int32(store.pages[page].bytes.count),
+                    pathLength: Int32(path.count), dataLength: data.map { Int32($0.count) } ?? -1, hash: hash)
+                store.pages[page].bytes.append(contentsOf: path)
+                if let data { store.pages[page].bytes.append(contentsOf: data) }
+                store.pages[page].records[Int(s) & NodePages.pageMask] = r
+                pathIndex.insert(hash: hash, slot: s, pages: store)
+                nodeCount += 1
+                approximateDataSize += path.count + (data?.count ?? 0)
+            }
+            consumed = pos
         }
-        guard nodes["/"] != nil else { throw .missingRoot }
-        for (path, node) in nodes where path != "/" {
-            guard let parent = ZNodePath.parent(of: path), nodes[parent] != nil else { throw .orphan(path) }
-            nodes[parent]!.children.insert(ZNodePath.name(of: path))
-            index(path: path, node: node)
+        if let failure { throw failure }
+        b.moveReaderIndex(forwardBy: consumed)
+        guard let root = Self.withBytes("/", { slot(ofBytes: $0) }) else { throw .missingRoot }
+        // Link every node to its parent. Siblings tend to follow each other: remember the last parent.
+        var lastParent: Int32 = -1
+        var orphan: String?
+        for s in 0..<slotCount where s != root {
+            let parent: Int32? = store.withBytes(s) { path, _ in
+                guard let pb = Self.parentBytes(path) else { return nil }
+                if lastParent >= 0 && store.withBytes(lastParent, { p, _ in Self.equal(p, pb) }) { return lastParent }
+                return slot(ofBytes: pb)
+            }
+            guard let parent else {
+                orphan = store.withBytes(s) { path, _ in String(decoding: path, as: UTF8.self) }
+                break
+            }
+            lastParent = parent
+            let position = store.record(parent).childCount
+            childLists[parent, default: []].append(s)
+            modify(parent) { $0.childCount += 1 }
+            modify(s) {
+                $0.parent = parent
+                $0.indexInParent = position
+            }
         }
-        for (path, node) in nodes { approximateDataSize += path.utf8.count + (node.data?.count ?? 0) }
+        if let orphan { throw .orphan(orphan) }
+        let restored = store
+        restored.forEachNode { path, _, r in
+            if r.ephemeralOwner != 0 { index(path: String(decoding: path, as: UTF8.self), kind: EphemeralKind(owner: r.ephemeralOwner)) }
+        }
     }
 
-    public var nodeCount: Int { nodes.count }
+    static func record(aclRef: Int32, zxid: Int64, time: Int64, ephemeralOwner: Int64) -> NodeRecord {
+        NodeRecord(
+            czxid: zxid, mzxid: zxid, ctime: time, mtime: time, pzxid: zxid, ephemeralOwner: ephemeralOwner,
+            version: 0, storedCversion: 0, aversion: 0, aclRef: aclRef, parent: -1, indexInParent: 0, childCount: 0,
+            offset: 0, pathLength: 0, dataLength: -1, hash: 0)
+    }
+
+    // MARK: Bytes of strings
 
     @inlinable
-    public func node(at path: String) -> ZNode? { nodes[path] }
+    static func withBytes<R>(_ s: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let r = try s.utf8.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) { return r }
+        var copy = s
+        return try copy.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
+
+    @inlinable
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// The parent part of a path's bytes ("/" for "/a"); nil for the root or a path without '/'.
+    @inlinable
+    static func parentBytes(_ p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard p.count > 1, let slash = p.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: p[0..<max(slash, 1)])
+    }
+
+    /// The last segment of a path's bytes.
+    @inlinable
+    static func nameBytes(_ p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard let slash = p.lastIndex(of: UInt8(ascii: "/")) else { return p }
+        return UnsafeRawBufferPointer(rebasing: p[(slash + 1)...])
+    }
+
+    // MARK: Slots
+
+    @inlinable
+    func slot(ofBytes p: UnsafeRawBufferPointer, hash: UInt32) -> Int32? {
+        pathIndex.find(hash: hash, pages: store) { s in store.withBytes(s) { path, _ in Self.equal(path, p) } }
+    }
+
+    @inlinable
+    func slot(ofBytes p: UnsafeRawBufferPointer) -> Int32? { slot(ofBytes: p, hash: PathHash.hash(p)) }
+
+    @inlinable
+    func slot(of path: String) -> Int32? { Self.withBytes(path) { slot(ofBytes: $0) } }
+
+    @inlinable
+    mutating func modify(_ slot: Int32, _ body: (inout NodeRecord) -> Void) {
+        body(&store.pages[Int(slot) >> NodePages.pageShift].records[Int(slot) & NodePages.pageMask])
+    }
+
+    private mutating func allocateSlot() -> Int32 {
+        if let s = freeSlots.popLast() { return s }
+        let s = slotCount
+        slotCount += 1
+        let page = Int(s) >> NodePages.pageShift
+        if page == store.pages.count {
+            var fresh = NodePage()
+            fresh.records.reserveCapacity(NodePages.pageSize)
+            // Pages fill alike: start with the room the previous one needed (no regrowing while restoring).
+            if let previous = store.pages.last { fresh.bytes.reserveCapacity(previous.bytes.count - previous.garbage) }
+            store.pages.append(fresh)
+        }
+        store.pages[page].records.append(Self.record(aclRef: 0, zxid: 0, time: 0, ephemeralOwner: 0))
+        return s
+    }
+
+    /// Stores a node (its parent must exist, its path must not) and links it into its parent's children.
+    @discardableResult
+    mutating func insertNode(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, _ template: NodeRecord, parent: Int32) -> Int32 {
+        let s = allocateSlot()
+        let page = Int(s) >> NodePages.pageShift
+        var r = template
+        r.parent = parent
+        r.childCount = 0
+        r.pathLength = Int32(path.count)
+        r.dataLength = data.map { Int32($0.count) } ?? -1
+        r.hash = PathHash.hash(path)
+        r.offset = Int32(store.pages[page].bytes.count)
+        store.pages[page].bytes.append(contentsOf: path)
+        if let data { store.pages[page].bytes.append(contentsOf: data) }
+        if parent >= 0 {
+            r.indexInParent = Int32(childLists[parent]?.count ?? 0)
+            childLists[parent, default: []].append(s)
+            modify(parent) { $0.childCount += 1 }
+        }
+        store.pages[page].records[Int(s) & NodePages.pageMask] = r
+        pathIndex.insert(hash: r.hash, slot: s, pages: store)
+        nodeCount += 1
+        return s
+    }
+
+    private mutating func releaseBytes(page: Int, _ count: Int) {
+        store.pages[page].garbage += count
+        let g = store.pages[page].garbage
+        let count = store.pages[page].bytes.count
+        // Compact when half the arena is garbage, or early when it nears the Int32 offsets' range (1024 nodes of
+        // up to ~1 MB each stay below 2 GiB).
+        if g > 4096 && (g * 2 > count || count > 1 << 30) { store.pages[page].compact() }
+    }
+
+    // MARK: Reading
+
+    @inlinable
+    public func node(at path: String) -> ZNode? {
+        guard let s = slot(of: path) else { return nil }
+        return ZNode(store.record(s), slot: s)
+    }
+
+    /// Whether a node exists at `path`.
+    @inlinable
+    public func contains(_ path: String) -> Bool { slot(of: path) != nil }
+
+    /// The data of a node just read from this tree.
+    @inlinable
+    public func data(of node: ZNode) -> [UInt8]? {
+        store.withBytes(node.slot) { _, data in data.map { Array($0) } }
+    }
+
+    /// The data at `path` (nil when the node is missing or its data is null).
+    public func data(at path: String) -> [UInt8]? { node(at: path).flatMap { data(of: $0) } }
+
+    /// The child names of a node just read from this tree, in no particular order (as ZooKeeper's HashSet).
+    public func children(of node: ZNode) -> [String] {
+        guard let list = childLists[node.slot] else { return [] }
+        return list.map { c in store.withBytes(c) { path, _ in String(decoding: Self.nameBytes(path), as: UTF8.self) } }
+    }
+
+    /// The child names at `path` ([] when the node is missing).
+    public func children(at path: String) -> [String] { node(at: path).map { children(of: $0) } ?? [] }
+
+    /// Every path of the tree, in no particular order.
+    public var paths: [String] {
+        var out: [String] = []
+        out.reserveCapacity(nodeCount)
+        store.forEachNode { path, _, _ in out.append(String(decoding: path, as: UTF8.self)) }
+        return out
+    }
 
     public func acl(of node: ZNode) -> [ACL] { acls.list(node.aclRef) }
 
     /// Every path in the subtree below `path` (excluding it).
     public func descendantCount(of path: String) -> Int {
-        guard let node = nodes[path] else { return 0 }
+        guard let s = slot(of: path) else { return 0 }
         var count = 0
-        var stack = node.children.map { ZNodePath.child(path, $0) }
+        var stack: [Int32] = [s]
         while let p = stack.popLast() {
-            count += 1
-            if let n = nodes[p], !n.children.isEmpty { stack.append(contentsOf: n.children.map { ZNodePath.child(p, $0) }) }
+            guard let list = childLists[p] else { continue }
+            count += list.count
+            for c in list where store.record(c).childCount > 0 { stack.append(c) }
         }
         return count
     }
 
-    private mutating func index(path: String, node: ZNode) {
-        switch node.kind {
+    /// What a snapshot writer needs, shared in O(pages): later changes to the tree copy only the pages they touch.
+    var pages: NodePages { store }
+
+    private mutating func index(path: String, kind: EphemeralKind) {
+        switch kind {
         case .session(let s): ephemerals[s, default: []].insert(path)
         case .container: containers.insert(path)
         case .ttl: ttls.insert(path)
@@ -87,8 +325,8 @@ public struct DataTree: Sendable {
         }
     }
 
-    private mutating func unindex(path: String, node: ZNode) {
-        switch node.kind {
+    private mutating func unindex(path: String, kind: EphemeralKind) {
+        switch kind {
         case .session(let s):
             ephemerals[s]?.remove(path)
             if ephemerals[s]?.isEmpty == true { ephemerals[s] = nil }
@@ -98,64 +336,108 @@ public struct DataTree: Sendable {
         }
     }
 
-    private mutating func insert(path: String, node: ZNode, countCreate: Bool) {
-        let parent = ZNodePath.parent(of: path)!
-        let name = ZNodePath.name(of: path)
-        nodes[path] = node
-        nodes[parent]!.children.insert(name)
-        if countCreate {
-            nodes[parent]!.storedCversion &+= 1
-            if node.czxid > nodes[parent]!.pzxid { nodes[parent]!.pzxid = node.czxid }
-        }
-        approximateDataSize += path.utf8.count + (node.data?.count ?? 0)
-        index(path: path, node: node)
-    }
-
     // MARK: Mutations, applied from transactions
 
+    /// Creates a node; nil (and no change) when the path exists or its parent does not.
     mutating func create(
         path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, zxid: Int64, time: Int64,
         triggers: inout [WatchTrigger]
-    ) -> Stat {
-        let ref = acls.intern(acl)
-        let node = ZNode(data: data, aclRef: ref, zxid: zxid, time: time, ephemeralOwner: ephemeralOwner)
-        insert(path: path, node: node, countCreate: true)
-        let parent = ZNodePath.parent(of: path)!
+    ) -> Stat? {
+        let created: Int32? = Self.withBytes(path) { p in
+            guard let pb = Self.parentBytes(p), let parent = slot(ofBytes: pb), slot(ofBytes: p) == nil else { return nil }
+            let template = Self.record(aclRef: acls.intern(acl), zxid: zxid, time: time, ephemeralOwner: ephemeralOwner)
+            modify(parent) {
+                $0.storedCversion &+= 1
+                if zxid > $0.pzxid { $0.pzxid = zxid }
+            }
+            if let data {
+                return data.withUnsafeBytes { insertNode(path: p, data: $0, template, parent: parent) }
+            }
+            return insertNode(path: p, data: nil, template, parent: parent)
+        }
+        guard let s = created else { return nil }
+        approximateDataSize += path.utf8.count + (data?.count ?? 0)
+        index(path: path, kind: EphemeralKind(owner: ephemeralOwner))
         triggers.append(.created(path))
-        triggers.append(.childrenChanged(parent))
-        return node.stat
+        triggers.append(.childrenChanged(ZNodePath.parent(of: path)!))
+        return ZNode(store.record(s), slot: s).stat
     }
 
     mutating func delete(path: String, zxid: Int64, triggers: inout [WatchTrigger]) {
-        guard let node = nodes.removeValue(forKey: path), let parent = ZNodePath.parent(of: path) else { return }
-        nodes[parent]?.children.remove(ZNodePath.name(of: path))
-        if zxid > (nodes[parent]?.pzxid ?? .max) { nodes[parent]!.pzxid = zxid }
-        approximateDataSize -= path.utf8.count + (node.data?.count ?? 0)
-        unindex(path: path, node: node)
+        guard let parentPath = ZNodePath.parent(of: path) else { return }
+        let found: Int32? = Self.withBytes(path) { p in
+            let h = PathHash.hash(p)
+            guard let s = slot(ofBytes: p, hash: h) else { return nil }
+            pathIndex.remove(hash: h, slot: s, pages: store)
+            return s
+        }
+        guard let s = found else { return }
+        let r = store.record(s)
+        let parent = r.parent
+        let last = childLists[parent]!.removeLast()
+        if last != s {
+            childLists[parent]![Int(r.indexInParent)] = last
+            modify(last) { $0.indexInParent = r.indexInParent }
+        }
+        if childLists[parent]!.isEmpty { childLists[parent] = nil }
+        childLists[s] = nil
+        modify(parent) {
+            $0.childCount -= 1
+            if zxid > $0.pzxid { $0.pzxid = zxid }
+        }
+        modify(s) { $0.parent = NodeRecord.free }
+        releaseBytes(page: Int(s) >> NodePages.pageShift, r.byteCount)
+        freeSlots.append(s)
+        nodeCount -= 1
+        approximateDataSize -= path.utf8.count + max(Int(r.dataLength), 0)
+        unindex(path: path, kind: EphemeralKind(owner: r.ephemeralOwner))
         triggers.append(.deleted(path))
-        triggers.append(.childrenChanged(parent))
+        triggers.append(.childrenChanged(parentPath))
     }
 
     mutating func setData(
         path: String, data: [UInt8]?, version: Int32, zxid: Int64, time: Int64, triggers: inout [WatchTrigger]
     ) -> Stat {
-        guard var node = nodes[path] else { return .zero }
-        approximateDataSize += (data?.count ?? 0) - (node.data?.count ?? 0)
-        node.data = data
-        node.version = version
-        node.mzxid = zxid
-        node.mtime = time
-        nodes[path] = node
+        guard let s = slot(of: path) else { return .zero }
+        let page = Int(s) >> NodePages.pageShift
+        let old = store.record(s)
+        let newLength = data.map { Int32($0.count) } ?? -1
+        approximateDataSize += Int(max(newLength, 0)) - Int(max(old.dataLength, 0))
+        var offset = old.offset
+        if max(newLength, 0) <= max(old.dataLength, 0) {
+            if let data, !data.isEmpty {
+                let at = Int(old.offset + old.pathLength)
+                store.pages[page].bytes.withUnsafeMutableBytes { all in
+                    data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: all[at..<at + $0.count]).copyMemory(from: $0) }
+                }
+            }
+            store.pages[page].garbage += Int(max(old.dataLength, 0) - max(newLength, 0))
+        } else {
+            offset = Int32(store.pages[page].bytes.count)
+            Self.withBytes(path) { store.pages[page].bytes.append(contentsOf: $0) }
+            if let data { store.pages[page].bytes.append(contentsOf: data) }
+            store.pages[page].garbage += old.byteCount
+        }
+        modify(s) {
+            $0.offset = offset
+            $0.dataLength = newLength
+            $0.version = version
+            $0.mzxid = zxid
+            $0.mtime = time
+        }
+        releaseBytes(page: page, 0)
         triggers.append(.dataChanged(path))
-        return node.stat
+        return ZNode(store.record(s), slot: s).stat
     }
 
     mutating func setACL(path: String, acl: [ACL], aversion: Int32) -> Stat {
-        guard nodes[path] != nil else { return .zero }
+        guard let s = slot(of: path) else { return .zero }
         let ref = acls.intern(acl)
-        nodes[path]!.aclRef = ref
-        nodes[path]!.aversion = aversion
-        return nodes[path]!.stat
+        modify(s) {
+            $0.aclRef = ref
+            $0.aversion = aversion
+        }
+        return ZNode(store.record(s), slot: s).stat
     }
 }
 

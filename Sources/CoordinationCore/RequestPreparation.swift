@@ -20,7 +20,7 @@ struct Overlay {
         guard let n = tree.node(at: path) else { return nil }
         return NodeView(
             version: n.version, aversion: n.aversion, storedCversion: n.storedCversion,
-            childCount: n.children.count, ephemeralOwner: n.ephemeralOwner, acl: tree.acl(of: n))
+            childCount: Int(n.childCount), ephemeralOwner: n.ephemeralOwner, acl: tree.acl(of: n))
     }
 }
 
@@ -91,7 +91,7 @@ struct RequestPreparer {
 
     /// A container or TTL node the reaper wants gone (ZooKeeper's deleteContainer).
     func prepareReap(_ path: String) -> Transaction? {
-        guard let n = tree.node(at: path), n.children.isEmpty else { return nil }
+        guard let n = tree.node(at: path), n.hasNoChildren else { return nil }
         switch n.kind {
         case .container, .ttl: return .delete(path: path)
         default: return nil

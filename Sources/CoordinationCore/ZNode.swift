@@ -1,9 +1,10 @@
 import ZooKeeperWire
 
-/// One znode as the server keeps it. `storedCversion` counts child creates (ZooKeeper's StatPersisted);
-/// clients see `storedCversion * 2 - numChildren`.
-public struct ZNode: Sendable {
-    public var data: [UInt8]?
+/// A znode's metadata as read from the tree (a value copy; the tree stores nodes compactly, see `DataTree`).
+/// `storedCversion` counts child creates (ZooKeeper's StatPersisted); clients see
+/// `storedCversion * 2 - numChildren`. The data and the child names are read with `DataTree.data(of:)` and
+/// `DataTree.children(of:)`.
+public struct ZNode: Sendable, Equatable {
     public var aclRef: Int32
     public var czxid: Int64
     public var mzxid: Int64
@@ -15,35 +16,44 @@ public struct ZNode: Sendable {
     /// The raw owner: a session id, or a container / TTL marker (see `EphemeralKind`).
     public var ephemeralOwner: Int64
     public var pzxid: Int64
-    public var children: Set<String>
+    /// Number of children.
+    public var childCount: Int32
+    /// Length of the data; -1 when the data is null.
+    public var dataLength: Int32
+    /// Where the tree keeps the node (valid until the next change of the tree).
+    @usableFromInline let slot: Int32
 
-    public init(
-        data: [UInt8]?, aclRef: Int32, zxid: Int64, time: Int64, ephemeralOwner: Int64
-    ) {
-        self.data = data
-        self.aclRef = aclRef
-        self.czxid = zxid
-        self.mzxid = zxid
-        self.ctime = time
-        self.mtime = time
-        self.version = 0
-        self.storedCversion = 0
-        self.aversion = 0
-        self.ephemeralOwner = ephemeralOwner
-        self.pzxid = zxid
-        self.children = []
+    @inlinable
+    init(_ r: NodeRecord, slot: Int32) {
+        aclRef = r.aclRef
+        czxid = r.czxid
+        mzxid = r.mzxid
+        ctime = r.ctime
+        mtime = r.mtime
+        version = r.version
+        storedCversion = r.storedCversion
+        aversion = r.aversion
+        ephemeralOwner = r.ephemeralOwner
+        pzxid = r.pzxid
+        childCount = r.childCount
+        dataLength = r.dataLength
+        self.slot = slot
     }
 
     public var kind: EphemeralKind { EphemeralKind(owner: ephemeralOwner) }
 
+    /// Whether the node has no children.
+    @inlinable
+    public var hasNoChildren: Bool { childCount == 0 }
+
     /// The Stat a client sees.
     @inlinable
     public var stat: Stat {
-        let n = Int32(children.count)
+        let n = childCount
         return Stat(
             czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, version: version,
             cversion: storedCversion &* 2 &- n, aversion: aversion,
-            ephemeralOwner: kind.clientVisibleOwner, dataLength: Int32(data?.count ?? 0), numChildren: n,
+            ephemeralOwner: kind.clientVisibleOwner, dataLength: max(dataLength, 0), numChildren: n,
             pzxid: pzxid)
     }
 }

@@ -56,8 +56,9 @@ public final class GroupCommitLog: Sendable {
     /// Opens the directory, recovers the end of the log on the calling thread and starts the log thread.
     ///
     /// - Throws: what ``TransactionLog/init(configuration:logger:)`` throws.
-    public init(configuration: TransactionLogConfiguration, logger: Logger) throws(PersistenceError) {
-        let log = try TransactionLog(configuration: configuration, logger: logger)
+    /// - Parameter verifiedTail: see ``TransactionLog/init(configuration:logger:verifiedTail:)``.
+    public init(configuration: TransactionLogConfiguration, logger: Logger, verifiedTail: LogReadSummary? = nil) throws(PersistenceError) {
+        let log = try TransactionLog(configuration: configuration, logger: logger, verifiedTail: verifiedTail)
         self.recovery = log.recovery
         self.configuration = configuration
         let state = SharedState()

@@ -78,7 +78,10 @@ public final class TransactionLog {
     ///
     /// - Throws: ``PersistenceError/corruptLog(file:offset:reason:)`` when the end of the log is corrupt,
     ///   ``PersistenceError/io(operation:path:errno:message:)`` when the directory cannot be used.
-    public init(configuration: TransactionLogConfiguration, logger: Logger) throws(PersistenceError) {
+    /// - Parameter verifiedTail: the summary of a ``TransactionLogReader/readRecords(after:repairTornTail:_:)``
+    ///   (with repair) that just read this directory: its end of the log is taken instead of reading the last
+    ///   file again.
+    public init(configuration: TransactionLogConfiguration, logger: Logger, verifiedTail: LogReadSummary? = nil) throws(PersistenceError) {
         self.configuration = configuration
         self.io = configuration.fileIO
         self.logger = logger
@@ -88,7 +91,11 @@ public final class TransactionLog {
             throw .io("mkdir", path: configuration.directory, error)
         }
         let reader = TransactionLogReader(configuration: configuration, logger: logger)
-        self.recovery = try reader.recoverTail()
+        if let verifiedTail {
+            self.recovery = verifiedTail
+        } else {
+            self.recovery = try reader.recoverTail()
+        }
         self.lastZxid = recovery.lastZxid
         self.durableZxid = recovery.lastZxid
         pending.reserveCapacity(64 * 1024)

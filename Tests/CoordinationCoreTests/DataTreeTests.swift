@@ -9,7 +9,7 @@ import ZooKeeperWire
 @Suite struct DataTreeTests {
     @Test func initialNodesAreThoseOfZooKeeper() {
         let d = CoreDriver()
-        #expect(d.tree.nodes.keys.sorted() == ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"])
+        #expect(d.tree.paths.sorted() == ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"])
         // The root has one child that was never "created": a fresh ZooKeeper shows cversion -1 on "/".
         let root = d.stat("/")!
         #expect(root.numChildren == 1)

@@ -294,7 +294,7 @@ import ZooKeeperWire
         #expect(back.tree.ephemerals == [c.sessionId: ["/e"]])
         #expect(back.tree.containers == ["/c"])
         #expect(back.tree.ttls == ["/t"])
-        #expect(back.tree.node(at: "/c")?.children == ["x"])
+        #expect(back.tree.children(at: "/c") == ["x"])
         #expect(back.tree.approximateDataSize == d.tree.approximateDataSize)
     }
 }

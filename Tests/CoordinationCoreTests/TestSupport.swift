@@ -259,7 +259,7 @@ struct CoreDriver {
 
     func exists(_ path: String) -> Bool { tree.node(at: path) != nil }
 
-    func children(_ path: String) -> [String] { tree.node(at: path)?.children.sorted() ?? [] }
+    func children(_ path: String) -> [String] { tree.children(at: path).sorted() }
 
     /// Whether the session is still known to the machine.
     func isAlive(_ sessionId: Int64) -> Bool { machine.sessionIds.contains(sessionId) }
@@ -268,7 +268,7 @@ struct CoreDriver {
 extension CoreDriver: CustomStringConvertible {
     /// Short, so that a failed expectation doesn't print the whole machine.
     var description: String {
-        "CoreDriver(t=\(clock.monotonic), lastZxid=\(machine.lastZxid), sessions=\(machine.sessionCount), paths=\(tree.nodes.keys.sorted()))"
+        "CoreDriver(t=\(clock.monotonic), lastZxid=\(machine.lastZxid), sessions=\(machine.sessionCount), paths=\(tree.paths.sorted()))"
     }
 }
 
@@ -405,12 +405,12 @@ struct NodeImage: Equatable, CustomStringConvertible {
     var children: [String]
 
     init(_ node: ZNode, in tree: DataTree) {
-        data = node.data
+        data = tree.data(of: node)
         acl = tree.acl(of: node)
         stat = node.stat
         storedCversion = node.storedCversion
         rawOwner = node.ephemeralOwner
-        children = node.children.sorted()
+        children = tree.children(of: node).sorted()
     }
 
     var description: String { "\(stat) data=\(data.map { "\($0.count)b" } ?? "nil") acl=\(acl) children=\(children)" }
@@ -418,7 +418,7 @@ struct NodeImage: Equatable, CustomStringConvertible {
 
 /// Path → node image for a whole tree.
 func image(of tree: DataTree) -> [String: NodeImage] {
-    tree.nodes.mapValues { NodeImage($0, in: tree) }
+    Dictionary(uniqueKeysWithValues: tree.paths.map { ($0, NodeImage(tree.node(at: $0)!, in: tree)) })
 }
 
 /// Checks two trees node by node (and their indexes).

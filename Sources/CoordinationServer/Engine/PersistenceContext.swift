@@ -59,7 +59,7 @@ final class PersistenceContext: Sendable {
                 "Truncated a torn record at the end of the transaction log",
                 metadata: ["file": "\(torn.file)", "offset": "\(torn.offset)", "bytes": "\(torn.discardedBytes)", "reason": "\(torn.reason)"])
         }
-        let log = try GroupCommitLog(configuration: logConfig, logger: logger)
+        let log = try GroupCommitLog(configuration: logConfig, logger: logger, verifiedTail: summary)
         let threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         let purger = Purger(snapshotStore: snapshots, logConfiguration: logConfig, logger: logger)
@@ -68,10 +68,10 @@ final class PersistenceContext: Sendable {
     }
 
     /// Serializes and writes a snapshot (call off the event loop).
-    func writeSnapshot(_ state: CoordinationState) throws {
+    func writeSnapshot(_ image: SnapshotImage) throws {
         var buffer = ByteBufferAllocator().buffer(capacity: 1 << 16)
-        state.encodeSnapshot(into: &buffer)
-        _ = try snapshots.write(zxid: state.lastZxid, body: buffer)
+        image.encode(into: &buffer)
+        _ = try snapshots.write(zxid: image.lastZxid, body: buffer)
     }
 
     func purge(retain: Int) {

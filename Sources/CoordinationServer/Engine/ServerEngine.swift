@@ -366,15 +366,15 @@ final class ServerEngine {
         snapshotInProgress = true
         txnsSinceSnapshot = 0
         snapshotThreshold = Self.nextSnapshotThreshold(configuration.snapCount)
-        let state = core.state  // a consistent copy (value semantics)
-        let zxid = state.lastZxid
+        let image = core.state.snapshotImage()  // a consistent copy in O(pages); later writes copy what they touch
+        let zxid = image.lastZxid
         persistence.log.roll { _ in }
         let bound = NIOLoopBound(self, eventLoop: loop)
         let persistence = self.persistence
         let logger = self.logger
         let loop = self.loop
         persistence.threadPool.runIfActive(eventLoop: loop) {
-            try persistence.writeSnapshot(state)
+            try persistence.writeSnapshot(image)
         }.whenComplete { result in
             bound.value.snapshotInProgress = false
             bound.value.snapshotsTaken += 1
