@@ -387,13 +387,14 @@ struct EndToEndTests {
         try await withProxy { env, proxy in try await expireThroughProxy(env, proxy) }
     }
 
+    // 1.2 s: long enough that a loaded machine's stalls do not suspend the client before the proxy cuts it.
     private func expireThroughProxy(_ env: TestEnvironment, _ proxy: TCPProxy) async throws {
         let zk = try await env.connectedClient(
-            hostPort: "127.0.0.1:\(proxy.port)", sessionTimeout: .milliseconds(600), label: "doomed")
+            hostPort: "127.0.0.1:\(proxy.port)", sessionTimeout: .milliseconds(1200), label: "doomed")
         let observer = try await env.connectedClient(label: "observer")
         let states = Recorder(zk.states)
         let oldSession = zk.sessionID
-        #expect(zk.negotiatedSessionTimeout == .milliseconds(600))
+        #expect(zk.negotiatedSessionTimeout == .milliseconds(1200))
         try await zk.create("/eph", mode: .ephemeral)
         let (_, _, watch) = try await zk.getDataAndWatch("/eph")
         let stream = Recorder(try await zk.addWatch("/", mode: .persistentRecursive))
