@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: [
-                "LoadGenerator", "CoordinationServer", "ZooKeeperWire",
+                "LoadGenerator", "CoordinationServer", "ZooKeeperClient", "ZooKeeperWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

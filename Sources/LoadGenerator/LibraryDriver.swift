@@ -44,7 +44,7 @@ public enum LibraryDriver {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         defer { group.shutdownGracefully { _ in } }
         let keys = (0..<configuration.keySpace).map { "\(configuration.keysPath)/\($0)" }
-        var generator = SplitMix(seed: configuration.seed)
+        var generator = SplitMix64(seed: configuration.seed)
         let valueBytes = (0..<configuration.valueSize).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         let value = Data(valueBytes)
         if configuration.setup {
@@ -76,7 +76,7 @@ public enum LibraryDriver {
         let servicePath = configuration.servicePath
         let servicePrefix = servicePath + "/i-"
 
-        @Sendable func operation(_ kind: OpKind, client: ZooKeeperClient, rng: inout SplitMix) async throws {
+        @Sendable func operation(_ kind: OpKind, client: ZooKeeperClient, rng: inout SplitMix64) async throws {
             switch kind {
             case .get: _ = try await client.getData(keys[rng.next(below: keys.count)])
             case .set: try await client.setData(keys[rng.next(below: keys.count)], data: value)
@@ -102,7 +102,7 @@ public enum LibraryDriver {
                     for slot in 0..<configuration.depth {
                         let seed = configuration.seed &+ UInt64(c * configuration.depth + slot + 1) &* 0x9E37_79B9_7F4A_7C15
                         tasks.addTask {
-                            var rng = SplitMix(seed: seed)
+                            var rng = SplitMix64(seed: seed)
                             var iterations = 0
                             while iterations < Int.max - 1 {
                                 iterations += 1
@@ -214,13 +214,8 @@ public enum LibraryDriver {
 
         let seconds = Double((windowEnd - windowStart).nanoseconds) / 1e9
         let throughput = Double(measured) / seconds
-        func perOp(_ before: ProcessSample?, _ after: ProcessSample?) -> (Double, Double)? {
-            guard let before, let after, measured > 0 else { return nil }
-            let cpu = Double(after.cpuNanoseconds &- before.cpuNanoseconds)
-            return (cpu / 1000 / Double(measured), cpu / 1e9 / seconds)
-        }
-        let server = perOp(serverBefore, serverAfter)
-        let client = perOp(clientBefore, clientAfter)
+        let server = ProcessSample.cpuUsage(from: serverBefore, to: serverAfter, operations: measured, seconds: seconds)
+        let client = ProcessSample.cpuUsage(from: clientBefore, to: clientAfter, operations: measured, seconds: seconds)
         var backlog: UInt64 = 0
         if configuration.rate != nil {
             let now = windowEnd.uptimeNanoseconds
@@ -237,9 +232,11 @@ public enum LibraryDriver {
             valueSize: configuration.valueSize, keySpace: configuration.keySpace, multiSize: configuration.multiSize,
             targetRate: configuration.rate, warmupSeconds: configuration.warmupSeconds, measuredSeconds: seconds,
             operations: measured, throughput: throughput, latency: latencies.summary, errors: errors,
-            errorCount: errors.values.reduce(0, +), serverCPUPerOpMicros: server?.0, serverCPUCores: server?.1,
-            serverRSSBytes: serverAfter?.rssBytes, clientCPUPerOpMicros: client?.0, clientCPUCores: client?.1,
-            backlog: backlog, sustained: configuration.rate.map { Double(backlog) <= max(1, Double(measured) * 0.001) && throughput >= $0 * 0.98 },
+            errorCount: errors.values.reduce(0, +), serverCPUPerOpMicros: server?.microsPerOp, serverCPUCores: server?.cores,
+            serverRSSBytes: serverAfter?.rssBytes, clientCPUPerOpMicros: client?.microsPerOp, clientCPUCores: client?.cores,
+            backlog: backlog,
+            sustained: LoadResult.sustained(
+                rate: configuration.rate, backlog: backlog, operations: measured, throughput: throughput),
             connectionsLost: 0)
     }
 }

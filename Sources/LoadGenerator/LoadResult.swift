@@ -33,6 +33,11 @@ public struct LoadResult: Sendable, Codable, Hashable {
     /// Fixed rate: whether the generator kept up with the schedule (backlog under 0.1% of the operations and
     /// throughput within 2% of the target).
     public var sustained: Bool?
+
+    /// Whether a fixed-rate run kept up (see `sustained`); nil when saturating.
+    static func sustained(rate: Double?, backlog: UInt64, operations: UInt64, throughput: Double) -> Bool? {
+        rate.map { Double(backlog) <= max(1, Double(operations) * 0.001) && throughput >= $0 * 0.98 }
+    }
     public var connectionsLost: Int
 
     /// A human-readable table.

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import ZooKeeperClient
 import ZooKeeperWire
 
 /// Runs a load against one server with the raw driver: connect, set up keys, warm up, measure, drain, close.
@@ -20,7 +21,7 @@ public enum LoadRunner {
     static func run(_ configuration: LoadConfiguration, group: MultiThreadedEventLoopGroup) async throws -> LoadResult {
         let loops = Array(group.makeIterator())
         let keys = (0..<configuration.keySpace).map { "\(configuration.keysPath)/\($0)" }
-        var generator = SplitMix(seed: configuration.seed)
+        var generator = SplitMix64(seed: configuration.seed)
         let value = (0..<configuration.valueSize).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
 
         if configuration.setup {
@@ -136,25 +137,18 @@ public enum LoadRunner {
         let seconds = Double((windowEnd - windowStart).nanoseconds) / 1e9
         let errorCount = errors.values.reduce(0, +)
         let throughput = Double(measured) / seconds
-        func perOp(_ before: ProcessSample?, _ after: ProcessSample?) -> (Double, Double)? {
-            guard let before, let after, measured > 0 else { return nil }
-            let cpu = Double(after.cpuNanoseconds &- before.cpuNanoseconds)
-            return (cpu / 1000 / Double(measured), cpu / 1e9 / seconds)
-        }
-        let server = perOp(serverBefore, serverAfter)
-        let client = perOp(clientBefore, clientAfter)
-        var sustained: Bool?
-        if let rate = configuration.rate {
-            sustained = Double(backlog) <= max(1, Double(measured) * 0.001) && throughput >= rate * 0.98
-        }
+        let server = ProcessSample.cpuUsage(from: serverBefore, to: serverAfter, operations: measured, seconds: seconds)
+        let client = ProcessSample.cpuUsage(from: clientBefore, to: clientAfter, operations: measured, seconds: seconds)
+        let sustained = LoadResult.sustained(
+            rate: configuration.rate, backlog: backlog, operations: measured, throughput: throughput)
         return LoadResult(
             driver: "raw", server: "\(configuration.host):\(configuration.port)", mix: configuration.mix.description,
             connections: configuration.connections, depth: configuration.depth, threads: configuration.threads,
             valueSize: configuration.valueSize, keySpace: configuration.keySpace, multiSize: configuration.multiSize,
             targetRate: configuration.rate, warmupSeconds: configuration.warmupSeconds, measuredSeconds: seconds,
             operations: measured, throughput: throughput, latency: latencies.summary, errors: errors,
-            errorCount: errorCount, serverCPUPerOpMicros: server?.0, serverCPUCores: server?.1,
-            serverRSSBytes: serverAfter?.rssBytes, clientCPUPerOpMicros: client?.0, clientCPUCores: client?.1,
+            errorCount: errorCount, serverCPUPerOpMicros: server?.microsPerOp, serverCPUCores: server?.cores,
+            serverRSSBytes: serverAfter?.rssBytes, clientCPUPerOpMicros: client?.microsPerOp, clientCPUCores: client?.cores,
             backlog: backlog, sustained: sustained, connectionsLost: connectionsLost)
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import ZooKeeperClient
 import ZooKeeperWire
 
 /// Drives one connection: keeps `depth` operations in flight (saturating), or starts them at the intended times of a
@@ -20,7 +21,7 @@ final class LoadWorker: RawConnectionDelegate {
     private let sequencePrefix: String
     private let servicePath: String
     private let servicePrefix: String
-    private var rng: SplitMix
+    private var rng: SplitMix64
     private var slots: [Slot]
     private var freeSlots: [Int]
     private var schedule: RateSchedule?
@@ -50,7 +51,7 @@ final class LoadWorker: RawConnectionDelegate {
         self.sequencePrefix = configuration.sequencePath + "/n-"
         self.servicePath = configuration.servicePath
         self.servicePrefix = configuration.servicePath + "/i-"
-        self.rng = SplitMix(seed: seed)
+        self.rng = SplitMix64(seed: seed)
         self.slots = Array(repeating: Slot(), count: configuration.depth)
         self.freeSlots = Array((0..<configuration.depth).reversed())
         self.schedule = schedule

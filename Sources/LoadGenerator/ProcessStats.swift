@@ -22,6 +22,16 @@ public struct ProcessSample: Sendable, Hashable, Codable {
         self.peakRSSBytes = peakRSSBytes
         self.threads = threads
     }
+
+    /// The CPU spent between two samples, per operation (µs) and as cores busy over `seconds`; nil without both
+    /// samples or without operations.
+    public static func cpuUsage(
+        from before: ProcessSample?, to after: ProcessSample?, operations: UInt64, seconds: Double
+    ) -> (microsPerOp: Double, cores: Double)? {
+        guard let before, let after, operations > 0 else { return nil }
+        let cpu = Double(after.cpuNanoseconds &- before.cpuNanoseconds)
+        return (cpu / 1000 / Double(operations), cpu / 1e9 / seconds)
+    }
 }
 
 public enum ProcessStats {

@@ -1,17 +1,6 @@
-/// A small seeded random number generator (SplitMix64): cheap, and reproducible per connection.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
+import ZooKeeperClient
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A uniform integer in 0..<bound (bound > 0); the modulo bias is negligible for benchmark key choice.
     mutating func next(below bound: Int) -> Int {
         Int(next() % UInt64(bound))

@@ -1,11 +1,12 @@
-/// A small seeded random number generator, so that the state machine's shuffles and jitter are reproducible in
-/// tests (the client seeds it from the system generator).
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// A small seeded random number generator (SplitMix64): cheap and reproducible. The client's state machine uses it
+/// for its server shuffles and backoff jitter (seeded from the system generator); tests and the load generator use it
+/// where a run must be repeatable.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { self.state = seed }
+    public init(seed: UInt64) { self.state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

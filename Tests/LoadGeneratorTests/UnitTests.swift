@@ -1,4 +1,5 @@
 import Testing
+import ZooKeeperClient
 
 @testable import LoadGenerator
 
@@ -29,7 +30,7 @@ import Testing
         #expect(mix.kind(forRoll: 89) == .get)
         #expect(mix.kind(forRoll: 90) == .set)
         #expect(mix.kind(forRoll: 99) == .set)
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var sets = 0
         for _ in 0..<10_000 where mix.pick(using: &rng) == .set { sets += 1 }
         #expect(sets > 800 && sets < 1200)

@@ -57,10 +57,10 @@ final class CacheDriver {
 
 final class ProviderDriver {
     var state: ProviderState
-    var generator: SeededGenerator
+    var generator: SplitMix64
     init(_ strategy: ProviderStrategy, seed: UInt64) {
         state = ProviderState(strategy: strategy)
-        generator = SeededGenerator(state: seed)
+        generator = SplitMix64(seed: seed)
     }
     func choose(from instances: [ServiceInstance]) -> ServiceInstance? { state.choose(from: instances, using: &generator) }
     var stickyID: String? { state.stickyID }
