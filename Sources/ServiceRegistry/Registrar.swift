@@ -337,7 +337,7 @@ public actor Registrar: Service {
     private func reconcileUntilSettled(_ id: String) async throws {
         while true {
             guard !isShutDown else { throw ServiceRegistryError.shutDown }
-            try await ensureSession()
+            try await client.ensureSession()
             do {
                 try await reconcile(id)
             } catch let error as ZooKeeperError
@@ -353,18 +353,6 @@ public actor Registrar: Service {
             {
                 return
             }
-        }
-    }
-
-    private func ensureSession() async throws {
-        if client.currentState == .expired {
-            try await client.reconnectWithNewSession()
-            return
-        }
-        do {
-            try await client.connect()
-        } catch let error as ZooKeeperError where error.code == .sessionExpired && client.currentState == .expired {
-            try await client.reconnectWithNewSession()
         }
     }
 

@@ -333,7 +333,7 @@ public final class Resolver: Service, Sendable {
         while !Task.isCancelled {
             if watching == nil {
                 do {
-                    try await ensureSession()
+                    try await client.ensureSession()
                     generation += 1
                     let stream = try await client.addWatch(layout.basePath, mode: .persistentRecursive)
                     let current = generation
@@ -414,18 +414,6 @@ public final class Resolver: Service, Sendable {
                 markStale(reason: "\(error)")
                 scheduleRetry()
             }
-        }
-    }
-
-    private func ensureSession() async throws {
-        if client.currentState == .expired {
-            try await client.reconnectWithNewSession()
-            return
-        }
-        do {
-            try await client.connect()
-        } catch let error as ZooKeeperError where error.code == .sessionExpired && client.currentState == .expired {
-            try await client.reconnectWithNewSession()
         }
     }
 

@@ -141,6 +141,21 @@ public final class ZooKeeperClient: Service, Sendable {
         try await connect(timeout: timeout)
     }
 
+    /// Waits for a usable session: the current one, or a new one when it has expired (also when it expires while
+    /// waiting). For long-lived users such as the registrar and the resolver, which re-create their state on a new
+    /// session.
+    public func ensureSession(timeout: Duration? = nil) async throws {
+        if currentState == .expired {
+            try await reconnectWithNewSession(timeout: timeout)
+            return
+        }
+        do {
+            try await connect(timeout: timeout)
+        } catch let error as ZooKeeperError where error.code == .sessionExpired && currentState == .expired {
+            try await reconnectWithNewSession(timeout: timeout)
+        }
+    }
+
     /// Closes the session: sends closeSession and waits for the reply (or the close timeout), then closes
     /// the connection. Requests in flight complete first (the server answers them before closeSession);
     /// later ones fail. Ephemeral nodes of the session are deleted by the server. Idempotent.

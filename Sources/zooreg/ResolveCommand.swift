@@ -37,14 +37,7 @@ struct ResolveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = client.bootstrapLogging()
-        let zk = try await client.connectedClient(logger: logger)
-        let resolver: Resolver
-        do {
-            resolver = try Resolver(client: zk, basePath: registry.basePath, logger: logger)
-        } catch {
-            await zk.close()
-            throw ValidationError("\(error)")
-        }
+        let (zk, resolver) = try await makeResolver(client: client, registry: registry, logger: logger)
         if !watch {
             defer { resolver.close() }
             do {
@@ -120,14 +113,7 @@ struct ServicesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = client.bootstrapLogging()
-        let zk = try await client.connectedClient(logger: logger)
-        let resolver: Resolver
-        do {
-            resolver = try Resolver(client: zk, basePath: registry.basePath, logger: logger)
-        } catch {
-            await zk.close()
-            throw ValidationError("\(error)")
-        }
+        let (zk, resolver) = try await makeResolver(client: client, registry: registry, logger: logger)
         defer { resolver.close() }
         do {
             try await resolver.waitUntilLoaded()
@@ -153,5 +139,18 @@ struct ServicesCommand: AsyncParsableCommand {
                 CLIOutput.line(name)
             }
         }
+    }
+}
+
+/// A connected client and a resolver on it; the client is closed again when the resolver cannot be made.
+private func makeResolver(
+    client: ClientOptions, registry: RegistryOptions, logger: Logger
+) async throws -> (ZooKeeperClient, Resolver) {
+    let zk = try await client.connectedClient(logger: logger)
+    do {
+        return (zk, try Resolver(client: zk, basePath: registry.basePath, logger: logger))
+    } catch {
+        await zk.close()
+        throw ValidationError("\(error)")
     }
 }
