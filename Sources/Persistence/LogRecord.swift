@@ -45,16 +45,22 @@ public struct TransactionLogConfiguration: Sendable {
     public var maxRecordSize: Int
     /// The system-call layer; replace it in tests to inject failures.
     public var fileIO: any FileIO
+    /// Whether a round's records are made durable with `fdatasync(2)` before their appends complete (ZooKeeper's
+    /// `forceSync`, default true). With false, records are written to the file (the page cache) and the appends
+    /// complete without waiting for the disk: a crash of the machine (not of the process) can lose them.
+    public var forceSync: Bool
 
     public init(
         directory: String,
         rollSize: Int64 = 64 * 1024 * 1024,
         maxRecordSize: Int = 32 * 1024 * 1024,
-        fileIO: any FileIO = PosixFileIO()
+        fileIO: any FileIO = PosixFileIO(),
+        forceSync: Bool = true
     ) {
         self.directory = directory
         self.rollSize = rollSize
         self.maxRecordSize = maxRecordSize
         self.fileIO = fileIO
+        self.forceSync = forceSync
     }
 }

@@ -179,12 +179,14 @@ public final class TransactionLog {
             current = file
         }
         if file.writtenSize > file.durableSize {
-            do {
-                try io.fdatasync(file.fd)
-            } catch {
-                throw fail(.io("fdatasync", path: file.info.path, error))
+            if configuration.forceSync {
+                do {
+                    try io.fdatasync(file.fd)
+                } catch {
+                    throw fail(.io("fdatasync", path: file.info.path, error))
+                }
+                statistics.fsyncs += 1
             }
-            statistics.fsyncs += 1
             file.durableSize = file.writtenSize
             current = file
         }

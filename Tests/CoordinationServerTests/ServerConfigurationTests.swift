@@ -81,6 +81,8 @@ import Testing
         #expect(c.snapCount == 100_000)
         #expect(c.preAllocSizeKB == 65536)
         #expect(c.forceSync)
+        #expect(c.commitPacing == CommitPacer.Settings())
+        #expect(c.commitPacing.delayFactor > 0)
         #expect(c.superDigest == nil)
         #expect(!c.extendedTypesEnabled)
         #expect(c.containerCheckIntervalMs == 60_000)
@@ -126,6 +128,7 @@ import Testing
             snapCount=5000
             preAllocSize=1024
             forceSync=no
+            commitPacing=no
             syncEnabled=true
             DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
             extendedTypesEnabled=true
@@ -159,6 +162,7 @@ import Testing
         #expect(c.snapCount == 5000)
         #expect(c.preAllocSizeKB == 1024)
         #expect(!c.forceSync)
+        #expect(c.commitPacing.delayFactor == 0)
         #expect(c.superDigest == "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
         #expect(c.extendedTypesEnabled)
         #expect(c.containerCheckIntervalMs == 1000)
@@ -207,6 +211,7 @@ import Testing
         ("tickTime=2147483648", "tickTime", "2147483648", "a positive number of milliseconds"),
         ("extendedTypesEnabled=yes", "extendedTypesEnabled", "yes", "true or false"),
         ("forceSync=maybe", "forceSync", "maybe", "yes or no"),
+        ("commitPacing=sometimes", "commitPacing", "sometimes", "yes or no"),
         ("jute.maxbuffer=0", "jute.maxbuffer", "0", "a positive number of bytes (decimal, or hexadecimal with 0x)"),
         ("maxClientCnxns=-5", "maxClientCnxns", "-5", "0 (unlimited) or more"),
         ("metricsProvider.httpPort=-1", "metricsProvider.httpPort", "-1",

@@ -47,6 +47,33 @@ import Testing
         }
     }
 
+    @Test func forceSyncOffWritesWithoutFdatasync() async throws {
+        try await withTemporaryDirectory { dir in
+            let io = FaultInjectingFileIO()
+            let config = TransactionLogConfiguration(directory: dir, fileIO: io, forceSync: false)
+            let log = try GroupCommitLog(configuration: config, logger: Logger(label: "test"))
+            #expect((try? await append(log, [record(1)]).get()) != nil)
+            let fsyncsOfTheNewFile = log.statistics.fsyncs  // the new file and its directory are still synced
+            for zxid in Int64(2)...20 { #expect((try? await append(log, [record(zxid)]).get()) != nil) }
+            #expect(io.fdatasyncCalls == 0)
+            #expect(log.statistics.fsyncs == fsyncsOfTheNewFile)
+            #expect(log.statistics.recordsWritten == 20)
+            #expect(log.statistics.durableZxid == 20)
+            await log.shutdown()
+            // The records reached the file all the same.
+            #expect(try reader(dir).readAllRecords() == (1...20).map { record($0) })
+        }
+        // With the default, each of these sequential appends is its own round and its own fdatasync.
+        try await withTemporaryDirectory { dir in
+            let io = FaultInjectingFileIO()
+            let log = try GroupCommitLog(
+                configuration: TransactionLogConfiguration(directory: dir, fileIO: io), logger: Logger(label: "test"))
+            for zxid in Int64(1)...5 { #expect((try? await append(log, [record(zxid)]).get()) != nil) }
+            #expect(io.fdatasyncCalls == 5)
+            await log.shutdown()
+        }
+    }
+
     @Test func fsyncFailureIsNeverFollowedByPretendedDurability() async throws {
         try await withTemporaryDirectory { dir in
             let io = FaultInjectingFileIO()

@@ -13,7 +13,7 @@ enum ConfigurationKeys {
         "tickTime", "minSessionTimeout", "maxSessionTimeout",
         "autopurge.snapRetainCount", "autopurge.purgeInterval",
         "4lw.commands.whitelist", "jute.maxbuffer", "globalOutstandingLimit",
-        "snapCount", "preAllocSize", "forceSync", "syncEnabled",
+        "snapCount", "preAllocSize", "forceSync", "syncEnabled", "commitPacing",
         "DigestAuthenticationProvider.superDigest", "extendedTypesEnabled",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "znode.container.maxNeverUsedIntervalMs",
         "admin.enableServer", "admin.serverPort",
@@ -105,6 +105,8 @@ enum ConfigurationKeys {
                 key, value, atLeast: 1, expected: "a positive size in KiB", bits: 64)
         case "forceSync":
             configuration.forceSync = try yesNo(key, value)
+        case "commitPacing":
+            configuration.commitPacing.delayFactor = try yesNo(key, value) ? CommitPacer.Settings().delayFactor : 0
         case "syncEnabled":
             configuration.syncEnabled = try bool(key, value)
         case "DigestAuthenticationProvider.superDigest":

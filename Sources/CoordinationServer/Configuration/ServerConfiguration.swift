@@ -69,12 +69,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// randomises the exact point within the second half of this interval.
     public var snapCount: Int = 100_000
 
-    /// `preAllocSize`: transaction log files grow by this many KiB at a time (default 65536 = 64 MiB).
+    /// `preAllocSize`: accepted and checked for compatibility (ZooKeeper pads its log files by this many KiB); zooreg
+    /// does not preallocate its log files.
     public var preAllocSizeKB: Int = 65536
 
     /// `forceSync`: fsync the log before acknowledging writes (default yes). `forceSync=no` trades durability
     /// for speed, for tests only.
     public var forceSync: Bool = true
+
+    /// `commitPacing`: when several sessions write, space the log's fsyncs by a few commit times (at most 3 ms) so
+    /// that each covers more writes (default yes; see `CommitPacer`). `commitPacing=no` submits every batch at once.
+    var commitPacing = CommitPacer.Settings()
 
     /// `syncEnabled`: accepted for compatibility; in ZooKeeper it only affects observers, so it has no effect in
     /// a standalone server.

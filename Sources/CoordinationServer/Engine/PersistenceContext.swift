@@ -23,7 +23,7 @@ final class PersistenceContext: Sendable {
     /// Loads the newest valid snapshot, replays the log after it (a torn tail is truncated with a log line, a
     /// corrupt record in the middle throws), and opens the log for appending.
     static func recover(configuration: ServerConfiguration, logger: Logger) throws -> (PersistenceContext, CoordinationState, replayed: Int) {
-        let logConfig = TransactionLogConfiguration(directory: configuration.transactionLogDir)
+        let logConfig = TransactionLogConfiguration(directory: configuration.transactionLogDir, forceSync: configuration.forceSync)
         let snapshots = SnapshotStore(directory: configuration.dataDir, logger: logger)
         _ = try? snapshots.removeTemporaryFiles()
         var state = CoordinationState()

@@ -27,6 +27,8 @@ final class ServerEngine {
         var lastZxid: Int64 = 0
         var lastResponseTime: Int64 = 0
         var outstanding = 0
+        /// The `CommitPacer` window in which this connection last wrote.
+        var lastWriteWindow: Int64 = .min
 
         init(channel: Channel, remoteAddress: String, remotePort: Int, openedAt: Int64, out: ByteBuffer) {
             self.channel = channel
@@ -53,6 +55,9 @@ final class ServerEngine {
     private var nextConnection: UInt64 = 1
     private var actions: [CoreAction] = []
     private var pendingRecords: [LogRecord] = []
+    /// Spaces log submissions when many sessions write (see `CommitPacer`).
+    private var pacer: CommitPacer
+    private var pacedSubmitTask: Scheduled<Void>?
     private(set) var submittedZxid: Int64
     var durableZxid: Int64 { gate.durableZxid }
     /// Outputs waiting for the log (see `DurabilityGate`).
@@ -84,6 +89,7 @@ final class ServerEngine {
         self.core = CoordinationStateMachine(state: recovered, config: configuration.coreConfiguration, now: ServerClock.now())
         self.submittedZxid = recovered.lastZxid
         self.gate = DurabilityGate(durableZxid: recovered.lastZxid)
+        self.pacer = CommitPacer(settings: configuration.commitPacing)
         self.snapshotThreshold = ServerEngine.nextSnapshotThreshold(configuration.snapCount)
     }
 
@@ -152,7 +158,9 @@ final class ServerEngine {
             c.outstanding += 1
         }
         core.receive(id, xid: xid, request: request, now: now, into: &actions)
-        run(receivedMicros: receivedMicros, op: request.opCode)
+        if run(receivedMicros: receivedMicros, op: request.opCode), let c = connections[id] {
+            pacer.noteWriter(lastWindow: &c.lastWriteWindow, now: receivedMicros * 1000)
+        }
     }
 
     /// A frame the codec could not turn into a request: answer as ZooKeeper does.
@@ -178,7 +186,10 @@ final class ServerEngine {
     /// Performs the actions the core just produced. A send leaves at once when the state it reveals is durable and
     /// its connection has nothing held, so a read of durable data does not wait for another session's fsync; a
     /// close waits for everything submitted before it, as does everything else of its connection after it.
-    private func run(receivedMicros: Int64, op: OpCode?) {
+    /// Returns whether the actions logged a transaction.
+    @discardableResult
+    private func run(receivedMicros: Int64, op: OpCode?) -> Bool {
+        var loggedAny = false
         for action in actions {
             switch action {
             case .log(let logged):
@@ -187,6 +198,7 @@ final class ServerEngine {
                 pendingRecords.append(LogRecord(zxid: logged.header.zxid, payload: payload))
                 submittedZxid = logged.header.zxid
                 txnsSinceSnapshot += 1
+                loggedAny = true
             case .send(let id, let frame, let after):
                 if gate.admit(.send(frame, receivedAt: receivedMicros, op: op), to: id, after: after) {
                     write(id, frame, receivedAt: receivedMicros, op: op)
@@ -200,6 +212,7 @@ final class ServerEngine {
             }
         }
         actions.removeAll(keepingCapacity: true)
+        return loggedAny
     }
 
     /// After a batch of inputs (a read burst, a tick): one log submission and one write per connection.
@@ -210,8 +223,23 @@ final class ServerEngine {
         if txnsSinceSnapshot >= snapshotThreshold { takeSnapshot() }
     }
 
-    private func submitPendingRecords() {
+    /// Hands the pending records to the log now, or schedules that for when the pacer allows it (`force`: now).
+    private func submitPendingRecords(force: Bool = false) {
         guard !pendingRecords.isEmpty else { return }
+        let nowNanos = ServerClock.monotonicNanos()
+        if !force && !shuttingDown, case .submit(let at) = pacer.decide(now: nowNanos) {
+            if pacedSubmitTask == nil {
+                let bound = NIOLoopBound(self, eventLoop: loop)
+                pacedSubmitTask = loop.scheduleTask(in: .nanoseconds(at - nowNanos)) {
+                    bound.value.pacedSubmitTask = nil
+                    bound.value.submitPendingRecords(force: true)
+                }
+            }
+            return
+        }
+        pacedSubmitTask?.cancel()
+        pacedSubmitTask = nil
+        pacer.submitted(now: nowNanos)
         let records = pendingRecords
         pendingRecords = []
         let upTo = records.last!.zxid
@@ -222,14 +250,15 @@ final class ServerEngine {
         persistence.log.append(records) { result in
             metrics?.recordFsync(duration: ContinuousClock.now - submittedAt)
             loop.execute {
-                bound.value.logCompleted(upTo: upTo, result: result)
+                bound.value.logCompleted(upTo: upTo, result: result, submittedNanos: nowNanos)
             }
         }
     }
 
-    private func logCompleted(upTo zxid: Int64, result: Result<Void, PersistenceError>) {
+    private func logCompleted(upTo zxid: Int64, result: Result<Void, PersistenceError>, submittedNanos: Int64) {
         switch result {
         case .success:
+            pacer.committed(tookNanos: ServerClock.monotonicNanos() - submittedNanos)
             gate.markDurable(upTo: zxid)
             while let (id, held) = gate.nextReleased() {
                 switch held {
@@ -366,6 +395,7 @@ final class ServerEngine {
         snapshotInProgress = true
         txnsSinceSnapshot = 0
         snapshotThreshold = Self.nextSnapshotThreshold(configuration.snapCount)
+        submitPendingRecords(force: true)  // the snapshot's transactions go to the log before the roll
         let image = core.state.snapshotImage()  // a consistent copy in O(pages); later writes copy what they touch
         let zxid = image.lastZxid
         persistence.log.roll { _ in }
@@ -391,6 +421,7 @@ final class ServerEngine {
     /// connection. Sessions survive in the log: clients reconnect to the restarted server.
     func beginShutdown() {
         shuttingDown = true
+        submitPendingRecords(force: true)
         tickTask?.cancel()
         tickTask = nil
     }
