@@ -39,6 +39,10 @@ public struct LoadResult: Sendable, Codable, Hashable {
         rate.map { Double(backlog) <= max(1, Double(operations) * 0.001) && throughput >= $0 * 0.98 }
     }
     public var connectionsLost: Int
+    /// Fixed rate: how late the generator sent requests after their intended times, in microseconds. This delay is
+    /// part of `latency` (no coordinated omission); when its tail is close to `latency`'s, the tail is the machine's
+    /// (CPU contention, stalls), not the server's.
+    public var sendLateness: LatencySummary?
 
     /// A human-readable table.
     public func table() -> String {
@@ -66,6 +70,11 @@ public struct LoadResult: Sendable, Codable, Hashable {
             lines.append("  errors: \(errorCount) (\(list))")
         }
         if connectionsLost > 0 { lines.append("  connections lost: \(connectionsLost)") }
+        if let sendLateness {
+            lines.append(
+                "  generator send lateness (part of the latency): p50 \(Format.fixed(sendLateness.p50, 1)) µs, "
+                    + "p99 \(Format.fixed(sendLateness.p99, 1)) µs, max \(Format.fixed(sendLateness.max, 1)) µs")
+        }
         if let sustained, !sustained {
             lines.append("  WARNING: the fixed rate was not sustained (backlog \(backlog) at the end)")
         }

@@ -125,11 +125,13 @@ public enum LoadRunner {
         await closeAll(connections)
 
         var latencies = LatencyRecorder()
+        var sendLateness = LatencyRecorder()
         var errors: [String: UInt64] = [:]
         var measured: UInt64 = 0
         var connectionsLost = 0
         for snapshot in snapshots {
             latencies.merge(snapshot.latencies)
+            sendLateness.merge(snapshot.sendLateness)
             measured += snapshot.measured
             connectionsLost += snapshot.connectionsLost
             errors.merge(snapshot.errors, uniquingKeysWith: +)
@@ -149,7 +151,8 @@ public enum LoadRunner {
             operations: measured, throughput: throughput, latency: latencies.summary, errors: errors,
             errorCount: errorCount, serverCPUPerOpMicros: server?.microsPerOp, serverCPUCores: server?.cores,
             serverRSSBytes: serverAfter?.rssBytes, clientCPUPerOpMicros: client?.microsPerOp, clientCPUCores: client?.cores,
-            backlog: backlog, sustained: sustained, connectionsLost: connectionsLost)
+            backlog: backlog, sustained: sustained, connectionsLost: connectionsLost,
+            sendLateness: configuration.rate == nil ? nil : sendLateness.summary)
     }
 
     /// Closes every session (closeSession, then the socket), 256 at a time.

@@ -126,6 +126,10 @@ final class LoadWorker: RawConnectionDelegate {
 
     private func startOperation(slot: Int, intended: UInt64) {
         let kind = mix.pick(using: &rng)
+        if schedule != nil && stats.recording {
+            let now = NIODeadline.now().uptimeNanoseconds
+            stats.sendLateness.record(nanoseconds: now > intended ? now - intended : 0)
+        }
         slots[slot].kind = kind
         slots[slot].step = 0
         slots[slot].intended = intended

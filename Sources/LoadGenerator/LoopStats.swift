@@ -6,6 +6,9 @@ final class LoopStats {
     /// Whether completions are being measured.
     var recording = false
     var latencies = LatencyRecorder()
+    /// Fixed rate: how late each request was sent after its intended time (the generator's own delay, already
+    /// included in `latencies`).
+    var sendLateness = LatencyRecorder()
     /// Operations completed successfully in the measured window.
     var measured: UInt64 = 0
     /// Failed operations in the measured window, by `kind:error`.
@@ -17,6 +20,7 @@ final class LoopStats {
 
     func beginMeasurement() {
         latencies.reset()
+        sendLateness.reset()
         measured = 0
         errors = [:]
         recording = true
@@ -24,11 +28,14 @@ final class LoopStats {
 
     func endMeasurement() -> Snapshot {
         recording = false
-        return Snapshot(latencies: latencies, measured: measured, errors: errors, connectionsLost: connectionsLost)
+        return Snapshot(
+            latencies: latencies, sendLateness: sendLateness, measured: measured, errors: errors,
+            connectionsLost: connectionsLost)
     }
 
     struct Snapshot: Sendable {
         var latencies: LatencyRecorder
+        var sendLateness: LatencyRecorder
         var measured: UInt64
         var errors: [String: UInt64]
         var connectionsLost: Int

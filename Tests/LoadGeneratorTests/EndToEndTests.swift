@@ -106,6 +106,11 @@ final class BenchServer: Sendable {
             #expect(result.errorCount == 0)
             #expect(result.targetRate == 200)
             #expect(result.sustained != nil)
+            // Every measured send was timed against its schedule, and that delay is part of the latency.
+            let lateness = try #require(result.sendLateness)
+            #expect(lateness.count > 0)
+            #expect(lateness.p50 <= result.latency.p50)
+            #expect(result.table().contains("generator send lateness"))
         } catch {
             try await server.stop()
             throw error
