@@ -117,7 +117,7 @@ final class ServerEngine {
         connectionsPerIP[address, default: 0] += 1
         connections[id] = Connection(
             channel: channel, remoteAddress: address, remotePort: port, openedAt: ServerClock.wallMillis(),
-            out: channel.allocator.buffer(capacity: 256))
+            out: ByteBuffer())
         core.connectionOpened(id, remoteAddress: address)
         return id
     }
@@ -299,6 +299,9 @@ final class ServerEngine {
     /// connection the value still never goes down.
     private func write(_ id: ConnectionID, _ frame: OutboundFrame, receivedAt: Int64?, op: OpCode?) {
         guard let c = connections[id], !c.closeAfterFlush else { return }
+        // An idle connection holds no output buffer (`ByteBuffer()` shares one empty storage); the first frame
+        // after a flush allocates one of a size most replies fit in.
+        if c.out.capacity == 0 { c.out.reserveCapacity(256) }
         switch frame {
         case .connectResponse(let response):
             c.out.writeZooKeeperFrame(record: response)
@@ -351,7 +354,7 @@ final class ServerEngine {
             if c.out.readableBytes > 0 {
                 let buffer = c.out
                 metrics?.bytesSent.increment(by: Int64(buffer.readableBytes))
-                c.out = c.channel.allocator.buffer(capacity: 256)
+                c.out = ByteBuffer()
                 if c.closeAfterFlush {
                     let channel = c.channel
                     channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
