@@ -98,18 +98,15 @@ public struct DataTree: Sendable {
                     failure = .malformed("duplicate node \(String(decoding: path, as: UTF8.self))")
                     return
                 }
-                let s = allocateSlot()
-                let page = Int(s) >> NodePages.pageShift
-                let r = NodeRecord(
-                    czxid: czxid, mzxid: mzxid, ctime: ctime, mtime: mtime, pzxid: pzxid, ephemeralOwner: owner,
-                    version: version, storedCversion: storedCversion, aversion: aversion, aclRef: aclRef, parent: -1,
-                    indexInParent: 0, childCount: 0, offset: Int32(store.pages[page].bytes.count),
-                    pathLength: Int32(path.count), dataLength: data.map { Int32($0.count) } ?? -1, hash: hash)
-                store.pages[page].bytes.append(contentsOf: path)
-                if let data { store.pages[page].bytes.append(contentsOf: data) }
-                store.pages[page].records[Int(s) & NodePages.pageMask] = r
-                pathIndex.insert(hash: hash, slot: s, pages: store)
-                nodeCount += 1
+                var r = Self.record(aclRef: aclRef, zxid: czxid, time: ctime, ephemeralOwner: owner)
+                r.mzxid = mzxid
+                r.mtime = mtime
+                r.pzxid = pzxid
+                r.version = version
+                r.storedCversion = storedCversion
+                r.aversion = aversion
+                // Parents are linked once every node is in (a snapshot lists them in no particular order).
+                insertNode(path: path, data: data, r, parent: -1, hash: hash)
                 approximateDataSize += path.count + (data?.count ?? 0)
             }
             consumed = pos
@@ -226,9 +223,12 @@ public struct DataTree: Sendable {
         return s
     }
 
-    /// Stores a node (its parent must exist, its path must not) and links it into its parent's children.
+    /// Stores a node (its parent must exist, its path must not) and links it into its parent's children (none
+    /// for parent -1). `hash`: the path's `PathHash.hash`, when the caller has it already.
     @discardableResult
-    mutating func insertNode(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, _ template: NodeRecord, parent: Int32) -> Int32 {
+    mutating func insertNode(
+        path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, _ template: NodeRecord, parent: Int32, hash: UInt32? = nil
+    ) -> Int32 {
         let s = allocateSlot()
         let page = Int(s) >> NodePages.pageShift
         var r = template
@@ -236,7 +236,7 @@ public struct DataTree: Sendable {
         r.childCount = 0
         r.pathLength = Int32(path.count)
         r.dataLength = data.map { Int32($0.count) } ?? -1
-        r.hash = PathHash.hash(path)
+        r.hash = hash ?? PathHash.hash(path)
         r.offset = Int32(store.pages[page].bytes.count)
         store.pages[page].bytes.append(contentsOf: path)
         if let data { store.pages[page].bytes.append(contentsOf: data) }
@@ -404,6 +404,7 @@ public struct DataTree: Sendable {
         let newLength = data.map { Int32($0.count) } ?? -1
         approximateDataSize += Int(max(newLength, 0)) - Int(max(old.dataLength, 0))
         var offset = old.offset
+        let released: Int
         if max(newLength, 0) <= max(old.dataLength, 0) {
             if let data, !data.isEmpty {
                 let at = Int(old.offset + old.pathLength)
@@ -411,12 +412,12 @@ public struct DataTree: Sendable {
                     data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: all[at..<at + $0.count]).copyMemory(from: $0) }
                 }
             }
-            store.pages[page].garbage += Int(max(old.dataLength, 0) - max(newLength, 0))
+            released = Int(max(old.dataLength, 0) - max(newLength, 0))
         } else {
             offset = Int32(store.pages[page].bytes.count)
             Self.withBytes(path) { store.pages[page].bytes.append(contentsOf: $0) }
             if let data { store.pages[page].bytes.append(contentsOf: data) }
-            store.pages[page].garbage += old.byteCount
+            released = old.byteCount
         }
         modify(s) {
             $0.offset = offset
@@ -425,7 +426,7 @@ public struct DataTree: Sendable {
             $0.mzxid = zxid
             $0.mtime = time
         }
-        releaseBytes(page: page, 0)
+        releaseBytes(page: page, released)
         triggers.append(.dataChanged(path))
         return ZNode(store.record(s), slot: s).stat
     }

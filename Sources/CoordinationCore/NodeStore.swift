@@ -76,16 +76,23 @@ public struct NodePages: Sendable {
         pages[Int(slot) >> Self.pageShift].records[Int(slot) & Self.pageMask]
     }
 
+    /// The path and data bytes of record `r` in its page's arena `all`.
+    @inlinable
+    static func bytes(of r: NodeRecord, in all: UnsafeRawBufferPointer) -> (path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?) {
+        let start = Int(r.offset)
+        let dataStart = start + Int(r.pathLength)
+        let path = UnsafeRawBufferPointer(rebasing: all[start..<dataStart])
+        let data = r.dataLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: all[dataStart..<dataStart + Int(r.dataLength)])
+        return (path, data)
+    }
+
     /// Calls `body` with the path and data bytes of the node in `slot`.
     @inlinable
     func withBytes<R>(_ slot: Int32, _ body: (_ path: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         let page = Int(slot) >> Self.pageShift
         let r = pages[page].records[Int(slot) & Self.pageMask]
         return try pages[page].bytes.withUnsafeBytes { all in
-            let start = Int(r.offset)
-            let path = UnsafeRawBufferPointer(rebasing: all[start..<start + Int(r.pathLength)])
-            let dataStart = start + Int(r.pathLength)
-            let data = r.dataLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: all[dataStart..<dataStart + Int(r.dataLength)])
+            let (path, data) = Self.bytes(of: r, in: all)
             return try body(path, data)
         }
     }
@@ -95,10 +102,7 @@ public struct NodePages: Sendable {
         for page in pages {
             try page.bytes.withUnsafeBytes { all in
                 for r in page.records where r.parent != NodeRecord.free {
-                    let start = Int(r.offset)
-                    let path = UnsafeRawBufferPointer(rebasing: all[start..<start + Int(r.pathLength)])
-                    let dataStart = start + Int(r.pathLength)
-                    let data = r.dataLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: all[dataStart..<dataStart + Int(r.dataLength)])
+                    let (path, data) = Self.bytes(of: r, in: all)
                     try body(path, data, r)
                 }
             }

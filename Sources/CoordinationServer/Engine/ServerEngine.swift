@@ -151,14 +151,15 @@ final class ServerEngine {
         stats.packetsReceived += 1
         let receivedMicros = ServerClock.monotonicNanos() / 1000
         let now = ServerClock.now()
-        if let c = connections[id] {
+        let connection = connections[id]
+        if let c = connection {
             c.received += 1
             c.lastXid = xid
             c.lastOp = ConnectionStatus.lastOperationName(opCode: request.opCode.rawValue)
             c.outstanding += 1
         }
         core.receive(id, xid: xid, request: request, now: now, into: &actions)
-        if run(receivedMicros: receivedMicros, op: request.opCode), let c = connections[id] {
+        if run(receivedMicros: receivedMicros, op: request.opCode), let c = connection {
             pacer.noteWriter(lastWindow: &c.lastWriteWindow, now: receivedMicros * 1000)
         }
     }
