@@ -233,7 +233,9 @@ def summarize(result: dict) -> str:
         cpu = result.get("serverCPUPerOpMicros")
         return (f"{result['throughput']:.0f} op/s, p50 {result['latency']['p50']:.0f} us, "
                 f"p99 {result['latency']['p99']:.0f} us, server {cpu if cpu is None else round(cpu, 2)} us/op, "
-                f"errors {result['errorCount']}")
+                f"errors {result['errorCount']}"
+                + "".join(f"; {kind} p50 {l['p50']:.0f} p99 {l['p99']:.0f} us"
+                          for kind, l in sorted((result.get("latencyByKind") or {}).items())))
     return json.dumps(result)[:200]
 
 
@@ -303,6 +305,7 @@ def main() -> int:
         "duration": "0.5s" if quick else "8s",
         "single_duration": "0.5s" if quick else "4s",
         "probe_duration": "0.5s" if quick else "5s",
+        "probe_runs": 1 if quick else 3,
         "jit_warmup": None if quick else "3s",
         "znodes": 5_000 if quick else 1_000_000,
         "fanout_sessions": 50 if quick else 1000,
@@ -383,19 +386,28 @@ def main() -> int:
             if "3" in rows:
                 throughput_row("3", "eph-seq create+delete, 32 conns x 16", "create-delete", "pair")
             if "4" in rows:
-                probe = load(servers[ZOOKEEPER], "get=90,set=10", "--connections", "32", "--depth", "16",
-                             duration=sizes["probe_duration"])
+                # ZooKeeper's maximum is the best of a few saturating probes: on this shared VM noise (steal,
+                # stalls) only ever takes throughput away, and one probe moved between 41k and 69k op/s.
+                probes = [load(servers[ZOOKEEPER], "get=90,set=10", "--connections", "32", "--depth", "16",
+                               duration=sizes["probe_duration"]) for _ in range(sizes["probe_runs"])]
+                probe = max(probes, key=lambda p: p["throughput"])
                 rate = max(100.0, round(probe["throughput"] * 0.5))
-                log(f"row 4: ZooKeeper saturates 90/10 at {probe['throughput']:.0f} op/s; fixed rate {rate:.0f} op/s")
+                log(f"row 4: ZooKeeper saturates 90/10 at {probe['throughput']:.0f} op/s (best of "
+                    + ", ".join(f"{p['throughput']:.0f}" for p in probes) + f"); fixed rate {rate:.0f} op/s")
                 results = alternate(sizes["row4_rounds"], servers, lambda s: load(
                     s, "get=90,set=10", "--connections", "32", "--depth", "64", "--rate", str(rate)),
                     f"90/10 at {rate:.0f} op/s")
                 report["rows"]["4"] = {
                     "title": "90/10 get/set at 50% of ZooKeeper's max",
                     "zookeeperMax": probe["throughput"], "rate": rate,
+                    "zookeeperProbes": [p["throughput"] for p in probes],
                     "p99Micros": {i: median([r["latency"]["p99"] for r in results[i]]) for i in results},
                     "p50Micros": {i: median([r["latency"]["p50"] for r in results[i]]) for i in results},
                     "p999Micros": {i: median([r["latency"]["p999"] for r in results[i]]) for i in results},
+                    # Replies on a session leave in order, so a read sent behind a write waits for its fsync:
+                    # the gets' tail follows the sets'.
+                    "p99MicrosByKind": {i: {kind: median([r["latencyByKind"][kind]["p99"] for r in results[i]])
+                                            for kind in ("get", "set")} for i in results},
                     "sustained": {i: all(r.get("sustained") for r in results[i]) for i in results},
                     "serverCPUPerOpMicros": {i: median([r.get("serverCPUPerOpMicros") for r in results[i]])
                                              for i in results},
@@ -552,6 +564,9 @@ def render(report: dict) -> str:
         line("4", f"90/10 at {row['rate']:,.0f} op/s (50% of ZK max {row['zookeeperMax']:,.0f}): p99 µs",
              row["p99Micros"], 0, target="≤ 0.5")
         line("4", "same: p50 µs", row["p50Micros"], 0)
+        for kind in ("get", "set"):
+            if "p99MicrosByKind" in row:
+                line("4", f"same: p99 µs of the {kind}s", {i: row["p99MicrosByKind"][i][kind] for i in row["p99MicrosByKind"]}, 0)
     if "5" in rows:
         row = rows["5"]
         zr, zk = row.get(ZOOREG, {}), row.get(ZOOKEEPER, {})

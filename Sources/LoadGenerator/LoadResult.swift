@@ -43,6 +43,17 @@ public struct LoadResult: Sendable, Codable, Hashable {
     /// part of `latency` (no coordinated omission); when its tail is close to `latency`'s, the tail is the machine's
     /// (CPU contention, stalls), not the server's.
     public var sendLateness: LatencySummary?
+    /// Latency by operation kind (`OpKind.rawValue`), when the mix has several kinds (raw driver only). In a 90/10
+    /// mix the overall p99 falls among the writes: it is about the writes' p90.
+    public var latencyByKind: [String: LatencySummary]? = nil
+
+    static func summaries(_ recorders: [LatencyRecorder?]) -> [String: LatencySummary]? {
+        var result: [String: LatencySummary] = [:]
+        for kind in OpKind.allCases {
+            if let recorder = recorders[kind.index] { result[kind.rawValue] = recorder.summary }
+        }
+        return result.isEmpty ? nil : result
+    }
 
     /// A human-readable table.
     public func table() -> String {
@@ -64,6 +75,13 @@ public struct LoadResult: Sendable, Codable, Hashable {
         let widths = zip(header, values).map { max($0.count, $1.count) + 2 }
         lines.append(zip(header, widths).map { Format.pad($0, $1) }.joined())
         lines.append(zip(values, widths).map { Format.pad($0, $1) }.joined())
+        if let latencyByKind {
+            for (name, summary) in latencyByKind.sorted(by: { $0.key < $1.key }) {
+                lines.append(
+                    "  \(name): \(summary.count) ops, p50 \(Format.fixed(summary.p50, 1)) µs, p90 \(Format.fixed(summary.p90, 1)) µs, "
+                        + "p99 \(Format.fixed(summary.p99, 1)) µs, max \(Format.fixed(summary.max, 1)) µs")
+            }
+        }
         if let serverRSSBytes { lines.append("  server RSS \(Format.fixed(Double(serverRSSBytes) / 1_048_576, 1)) MiB") }
         if errorCount > 0 {
             let list = errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

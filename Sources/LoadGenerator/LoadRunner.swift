@@ -125,12 +125,19 @@ public enum LoadRunner {
         await closeAll(connections)
 
         var latencies = LatencyRecorder()
+        var byKind: [LatencyRecorder?] = Array(repeating: nil, count: OpKind.allCases.count)
         var sendLateness = LatencyRecorder()
         var errors: [String: UInt64] = [:]
         var measured: UInt64 = 0
         var connectionsLost = 0
         for snapshot in snapshots {
             latencies.merge(snapshot.latencies)
+            for (index, recorder) in snapshot.latenciesByKind.enumerated() {
+                guard let recorder else { continue }
+                var merged = byKind[index] ?? LatencyRecorder()
+                merged.merge(recorder)
+                byKind[index] = merged
+            }
             sendLateness.merge(snapshot.sendLateness)
             measured += snapshot.measured
             connectionsLost += snapshot.connectionsLost
@@ -152,7 +159,8 @@ public enum LoadRunner {
             errorCount: errorCount, serverCPUPerOpMicros: server?.microsPerOp, serverCPUCores: server?.cores,
             serverRSSBytes: serverAfter?.rssBytes, clientCPUPerOpMicros: client?.microsPerOp, clientCPUCores: client?.cores,
             backlog: backlog, sustained: sustained, connectionsLost: connectionsLost,
-            sendLateness: configuration.rate == nil ? nil : sendLateness.summary)
+            sendLateness: configuration.rate == nil ? nil : sendLateness.summary,
+            latencyByKind: LoadResult.summaries(byKind))
     }
 
     /// Closes every session (closeSession, then the socket), 256 at a time.

@@ -52,6 +52,11 @@ final class LoadWorker: RawConnectionDelegate {
         self.servicePath = configuration.servicePath
         self.servicePrefix = configuration.servicePath + "/i-"
         self.rng = SplitMix64(seed: seed)
+        if configuration.mix.entries.count > 1 {
+            for entry in configuration.mix.entries where stats.latenciesByKind[entry.kind.index] == nil {
+                stats.latenciesByKind[entry.kind.index] = LatencyRecorder()
+            }
+        }
         self.slots = Array(repeating: Slot(), count: configuration.depth)
         self.freeSlots = Array((0..<configuration.depth).reversed())
         self.schedule = schedule
@@ -203,7 +208,9 @@ final class LoadWorker: RawConnectionDelegate {
             if stats.recording { stats.errors["\(slots[slot].kind.rawValue):\(error)", default: 0] += 1 }
         } else if stats.recording && (quota.map { measuredHere < $0 } ?? true) {
             let intended = slots[slot].intended
-            stats.latencies.record(nanoseconds: now > intended ? now - intended : 0)
+            let nanoseconds = now > intended ? now - intended : 0
+            stats.latencies.record(nanoseconds: nanoseconds)
+            stats.latenciesByKind[slots[slot].kind.index]?.record(nanoseconds: nanoseconds)
             stats.measured += 1
             measuredHere += 1
             if let quota, measuredHere == quota {

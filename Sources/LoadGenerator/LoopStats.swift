@@ -6,6 +6,8 @@ final class LoopStats {
     /// Whether completions are being measured.
     var recording = false
     var latencies = LatencyRecorder()
+    /// The same latencies by operation kind (`OpKind.index`), kept only when the mix has several kinds.
+    var latenciesByKind: [LatencyRecorder?] = Array(repeating: nil, count: OpKind.allCases.count)
     /// Fixed rate: how late each request was sent after its intended time (the generator's own delay, already
     /// included in `latencies`).
     var sendLateness = LatencyRecorder()
@@ -20,6 +22,7 @@ final class LoopStats {
 
     func beginMeasurement() {
         latencies.reset()
+        for index in latenciesByKind.indices { latenciesByKind[index]?.reset() }
         sendLateness.reset()
         measured = 0
         errors = [:]
@@ -29,12 +32,13 @@ final class LoopStats {
     func endMeasurement() -> Snapshot {
         recording = false
         return Snapshot(
-            latencies: latencies, sendLateness: sendLateness, measured: measured, errors: errors,
+            latencies: latencies, latenciesByKind: latenciesByKind, sendLateness: sendLateness, measured: measured, errors: errors,
             connectionsLost: connectionsLost)
     }
 
     struct Snapshot: Sendable {
         var latencies: LatencyRecorder
+        var latenciesByKind: [LatencyRecorder?]
         var sendLateness: LatencyRecorder
         var measured: UInt64
         var errors: [String: UInt64]

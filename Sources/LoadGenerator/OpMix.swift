@@ -14,6 +14,18 @@ public enum OpKind: String, Sendable, CaseIterable, Codable {
     /// A multi of `multiSize` setData of random keys.
     case multi
 
+    /// The kind's position in `allCases`, for per-kind arrays.
+    public var index: Int {
+        switch self {
+        case .get: return 0
+        case .set: return 1
+        case .createDelete: return 2
+        case .existsWatch: return 3
+        case .registerResolve: return 4
+        case .multi: return 5
+        }
+    }
+
     /// How many requests one operation of this kind sends, one after the other.
     public var requestCount: Int {
         switch self {

@@ -80,11 +80,18 @@ final class BenchServer: Sendable {
                 #expect(result.connectionsLost == 0)
                 #expect(result.serverCPUPerOpMicros != nil)
                 #expect(result.driver == "raw")
+                #expect(result.latencyByKind == nil, "one kind has no per-kind breakdown")
             }
             let mixed = try await LoadRunner.run(try server.configuration("get=90,set=5,multi=5", operations: 200))
             #expect(mixed.operations == 200)
             #expect(mixed.errorCount == 0)
             #expect(mixed.table().contains("p99.9 µs"))
+            // A mix is also measured per kind: every measured operation counts once, under its own kind.
+            let byKind = try #require(mixed.latencyByKind)
+            #expect(Set(byKind.keys) == ["get", "set", "multi"])
+            #expect(byKind.values.reduce(0) { $0 + $1.count } == mixed.operations)
+            #expect(byKind.values.allSatisfy { $0.max <= mixed.latency.max })
+            #expect(mixed.table().contains("  multi: "))
             let json = try JSONEncoder().encode(mixed)
             #expect(try JSONDecoder().decode(LoadResult.self, from: json) == mixed)
         } catch {
