@@ -55,7 +55,7 @@ public struct DataTree: Sendable {
     init(restoring b: inout ByteBuffer, count: Int, acls: ACLTable) throws(SnapshotError) {
         self.acls = acls
         let aclCount = Int32(acls.lists.count)
-        pathIndex.reserve(count, pages: store)
+        growPathIndex(toHold: count)
         var failure: SnapshotError?
         var consumed = 0
         b.withUnsafeReadableBytes { raw in
@@ -147,7 +147,7 @@ public struct DataTree: Sendable {
         NodeRecord(
             czxid: zxid, mzxid: zxid, ctime: time, mtime: time, pzxid: zxid, ephemeralOwner: ephemeralOwner,
             version: 0, storedCversion: 0, aversion: 0, aclRef: aclRef, parent: -1, indexInParent: 0, childCount: 0,
-            offset: 0, pathLength: 0, dataLength: -1, hash: 0)
+            offset: 0, pathLength: 0, dataLength: -1)
     }
 
     // MARK: Bytes of strings
@@ -193,7 +193,7 @@ public struct DataTree: Sendable {
 
     @inlinable
     func slot(ofBytes p: UnsafeRawBufferPointer, hash: UInt32) -> Int32? {
-        pathIndex.find(hash: hash, pages: store) { s in store.withBytes(s) { path, _ in Self.equal(path, p) } }
+        pathIndex.find(hash: hash) { s in store.withBytes(s) { path, _ in Self.equal(path, p) } }
     }
 
     @inlinable
@@ -229,6 +229,7 @@ public struct DataTree: Sendable {
     mutating func insertNode(
         path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, _ template: NodeRecord, parent: Int32, hash: UInt32? = nil
     ) -> Int32 {
+        growPathIndex(toHold: pathIndex.count + 1)
         let s = allocateSlot()
         let page = Int(s) >> NodePages.pageShift
         var r = template
@@ -236,7 +237,6 @@ public struct DataTree: Sendable {
         r.childCount = 0
         r.pathLength = Int32(path.count)
         r.dataLength = data.map { Int32($0.count) } ?? -1
-        r.hash = hash ?? PathHash.hash(path)
         r.offset = Int32(store.pages[page].bytes.count)
         store.pages[page].bytes.append(contentsOf: path)
         if let data { store.pages[page].bytes.append(contentsOf: data) }
@@ -246,9 +246,27 @@ public struct DataTree: Sendable {
             modify(parent) { $0.childCount += 1 }
         }
         store.pages[page].records[Int(s) & NodePages.pageMask] = r
-        pathIndex.insert(hash: r.hash, slot: s, pages: store)
+        let pages = store
+        pathIndex.insert(hash: hash ?? PathHash.hash(path), slot: s, hashOf: pages.pathHash)
         nodeCount += 1
         return s
+    }
+
+    /// Grows the path index, if it must, to hold `n` nodes, rehashing every live node's path page by page (in
+    /// memory order, unlike the index's own order). Call it before a new node's slot is taken.
+    private mutating func growPathIndex(toHold n: Int) {
+        let capacity = pathIndex.capacity(toHold: n)
+        guard capacity > pathIndex.table.count else { return }
+        let pages = store
+        pathIndex.rebuild(capacity: capacity) { add in
+            for (p, page) in pages.pages.enumerated() {
+                page.bytes.withUnsafeBytes { all in
+                    for (i, r) in page.records.enumerated() where r.parent != NodeRecord.free {
+                        add(Int32(p << NodePages.pageShift | i), PathHash.hash(NodePages.bytes(of: r, in: all).path))
+                    }
+                }
+            }
+        }
     }
 
     private mutating func releaseBytes(page: Int, _ count: Int) {
@@ -368,7 +386,8 @@ public struct DataTree: Sendable {
         let found: Int32? = Self.withBytes(path) { p in
             let h = PathHash.hash(p)
             guard let s = slot(ofBytes: p, hash: h) else { return nil }
-            pathIndex.remove(hash: h, slot: s, pages: store)
+            let pages = store
+            pathIndex.remove(hash: h, slot: s, hashOf: pages.pathHash)
             return s
         }
         guard let s = found else { return }

@@ -4,11 +4,12 @@
 /// in a page of `NodeStore.pageSize` records, and its path and data bytes, back to back, in that page's byte
 /// arena. Pages are values in an array of values: handing the pages to a snapshot writer copies an array of
 /// a few thousand references, and a later write copies only the one page it touches (copy on write). The path
-/// → slot index is an open-addressing table of 32-bit slots and child lists are arrays of slots per parent, so a
-/// znode of 100 B costs about 88 B of record, its path and data bytes, 6-11 B of index and 4-8 B in its
-/// parent's child list.
+/// → slot index is an open-addressing table of 32-bit slots with 8-bit hash tags, and child lists are arrays of
+/// slots per parent, so a znode of 100 B costs 88 B of record, its path and data bytes, 7-13 B of index and 4-8 B
+/// in its parent's child list.
 
-/// One node's fixed-size part (88 bytes).
+/// One node's fixed-size part: 6 × 8 + 10 × 4 = 88 bytes, stride 88 (`NodeStoreTests` checks it). A path hash
+/// here would make it 92 bytes, padded to a 96-byte stride; the index rehashes path bytes instead.
 @usableFromInline
 struct NodeRecord: Sendable {
     @usableFromInline var czxid: Int64
@@ -31,8 +32,6 @@ struct NodeRecord: Sendable {
     @usableFromInline var pathLength: Int32
     /// -1 for null data.
     @usableFromInline var dataLength: Int32
-    /// `PathHash.hash` of the path (fills the record's padding; the index keeps only slots).
-    @usableFromInline var hash: UInt32
 
     static let free: Int32 = Int32.min
 
@@ -97,6 +96,11 @@ public struct NodePages: Sendable {
         }
     }
 
+    /// `PathHash.hash` of the path of the node in `slot`.
+    func pathHash(_ slot: Int32) -> UInt32 {
+        withBytes(slot) { path, _ in PathHash.hash(path) }
+    }
+
     /// Every live node, in slot order.
     func forEachNode(_ body: (_ path: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer?, _ record: NodeRecord) throws -> Void) rethrows {
         for page in pages {
@@ -141,87 +145,119 @@ enum PathHash {
     }
 }
 
-/// Path → slot: open addressing with linear probing over 32-bit entries, `slot + 1` (0 when empty). The path's
-/// hash lives in the node's record, so a probe compares hashes there before bytes, and growing never rereads paths.
+/// Path → slot: open addressing with linear probing over 32-bit entries, `slot + 1` (0 when empty), and beside
+/// each entry an 8-bit tag from its path's hash. A probe looks at the candidate's path only when the tags agree
+/// (1 in 256 otherwise), so a lookup touches the one record it finds. Records keep no hash: growing the table,
+/// or shifting entries back after a removal, rehashes their paths (`hashOf`). At the load factor's range (3/8 to
+/// 3/4) that is 6.7-13.3 bytes per node.
 @usableFromInline
 struct PathIndex: Sendable {
     @usableFromInline var table: [UInt32] = Array(repeating: 0, count: 16)
+    @usableFromInline var tags: [UInt8] = Array(repeating: 0, count: 16)
     @usableFromInline var count = 0
 
     @inlinable var mask: Int { table.count - 1 }
 
+    @inlinable static func tag(_ hash: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: hash >> 24) }
+
     /// Finds the slot whose path hashes to `hash` and that `matches` accepts.
     @inlinable
-    func find(hash: UInt32, pages: NodePages, matches: (Int32) -> Bool) -> Int32? {
+    func find(hash: UInt32, matches: (Int32) -> Bool) -> Int32? {
         let m = mask
         var pos = Int(hash) & m
+        let tag = Self.tag(hash)
         return table.withUnsafeBufferPointer { t in
-            while true {
-                let e = t[pos]
-                if e == 0 { return nil }
-                let slot = Int32(bitPattern: e &- 1)
-                if pages.record(slot).hash == hash && matches(slot) { return slot }
-                pos = (pos + 1) & m
+            tags.withUnsafeBufferPointer { g in
+                while true {
+                    let e = t[pos]
+                    if e == 0 { return nil }
+                    if g[pos] == tag {
+                        let slot = Int32(bitPattern: e &- 1)
+                        if matches(slot) { return slot }
+                    }
+                    pos = (pos + 1) & m
+                }
             }
         }
     }
 
-    /// Adds an entry (the path must not be present; the slot's record must hold its hash).
+    /// Adds an entry (the path must not be present). `hashOf` gives the hash of an entry already in the table, for
+    /// growing it (`DataTree` grows it beforehand from its pages, which reads them in order).
     @usableFromInline
-    mutating func insert(hash: UInt32, slot: Int32, pages: NodePages) {
-        if (count + 1) * 4 > table.count * 3 { grow(to: table.count * 2, pages: pages) }
-        Self.place(&table, UInt32(bitPattern: slot) &+ 1, hash: hash)
+    mutating func insert(hash: UInt32, slot: Int32, hashOf: (Int32) -> UInt32) {
+        if (count + 1) * 4 > table.count * 3 { grow(to: table.count * 2, hashOf: hashOf) }
+        Self.place(&table, &tags, UInt32(bitPattern: slot) &+ 1, hash: hash)
         count += 1
     }
 
     @usableFromInline
-    static func place(_ table: inout [UInt32], _ entry: UInt32, hash: UInt32) {
+    static func place(_ table: inout [UInt32], _ tags: inout [UInt8], _ entry: UInt32, hash: UInt32) {
         let m = table.count - 1
         var pos = Int(hash) & m
         table.withUnsafeMutableBufferPointer { t in
             while t[pos] != 0 { pos = (pos + 1) & m }
             t[pos] = entry
         }
+        tags[pos] = tag(hash)
     }
 
-    /// Makes room for `n` entries without growing.
-    mutating func reserve(_ n: Int, pages: NodePages) {
+    /// The capacity that holds `n` entries within the load factor (at least the current one).
+    func capacity(toHold n: Int) -> Int {
         var cap = table.count
         while n * 4 > cap * 3 { cap *= 2 }
-        if cap > table.count { grow(to: cap, pages: pages) }
+        return cap
     }
 
-    mutating func grow(to capacity: Int, pages: NodePages) {
+    /// Refills the table at `capacity` with what `entries` hands its argument: every (slot, hash).
+    mutating func rebuild(capacity: Int, entries: ((Int32, UInt32) -> Void) -> Void) {
         var fresh = [UInt32](repeating: 0, count: capacity)
-        for e in table where e != 0 { Self.place(&fresh, e, hash: pages.record(Int32(bitPattern: e &- 1)).hash) }
+        var freshTags = [UInt8](repeating: 0, count: capacity)
+        var n = 0
+        entries { slot, hash in
+            Self.place(&fresh, &freshTags, UInt32(bitPattern: slot) &+ 1, hash: hash)
+            n += 1
+        }
         table = fresh
+        tags = freshTags
+        count = n
+    }
+
+    mutating func grow(to capacity: Int, hashOf: (Int32) -> UInt32) {
+        var fresh = [UInt32](repeating: 0, count: capacity)
+        var freshTags = [UInt8](repeating: 0, count: capacity)
+        for e in table where e != 0 { Self.place(&fresh, &freshTags, e, hash: hashOf(Int32(bitPattern: e &- 1))) }
+        table = fresh
+        tags = freshTags
     }
 
     /// Removes the entry of `slot` (hashing to `hash`), shifting later entries of its run back.
     @usableFromInline
-    mutating func remove(hash: UInt32, slot: Int32, pages: NodePages) {
+    mutating func remove(hash: UInt32, slot: Int32, hashOf: (Int32) -> UInt32) {
         let m = mask
         let wanted = UInt32(bitPattern: slot) &+ 1
         table.withUnsafeMutableBufferPointer { t in
-            var i = Int(hash) & m
-            while t[i] != wanted {
-                if t[i] == 0 { return }
-                i = (i + 1) & m
-            }
-            var j = i
-            while true {
-                j = (j + 1) & m
-                let e = t[j]
-                if e == 0 { break }
-                let k = Int(pages.record(Int32(bitPattern: e &- 1)).hash) & m
-                // Move e into the hole at i unless its home k lies cyclically in (i, j].
-                let inBetween = i <= j ? (k > i && k <= j) : (k > i || k <= j)
-                if !inBetween {
-                    t[i] = e
-                    i = j
+            tags.withUnsafeMutableBufferPointer { g in
+                var i = Int(hash) & m
+                while t[i] != wanted {
+                    if t[i] == 0 { return }
+                    i = (i + 1) & m
                 }
+                var j = i
+                while true {
+                    j = (j + 1) & m
+                    let e = t[j]
+                    if e == 0 { break }
+                    let k = Int(hashOf(Int32(bitPattern: e &- 1))) & m
+                    // Move e into the hole at i unless its home k lies cyclically in (i, j].
+                    let inBetween = i <= j ? (k > i && k <= j) : (k > i || k <= j)
+                    if !inBetween {
+                        t[i] = e
+                        g[i] = g[j]
+                        i = j
+                    }
+                }
+                t[i] = 0
             }
-            t[i] = 0
         }
         count -= 1
     }
