@@ -11,7 +11,8 @@ Rows (issue 4):
   1b a single get in flight (1 connection, depth 1): p50 latency
   2  set of 100 B (durable), 32 connections: throughput and server CPU per op
   3  create+delete of ephemeral-sequential nodes: throughput and server CPU per pair
-  4  90/10 get/set at a fixed rate of 50% of ZooKeeper's saturated 90/10 throughput: p99 latency
+  4  90/10 get/set at a fixed rate of 50% of ZooKeeper's saturated 90/10 throughput (best of 3 probes): p99
+     latency, also per kind; the generator runs on one thread if one keeps the rate against both servers
   5  memory per znode after creating 1,000,000 znodes of 100 B (RSS; heap after GC for the JVM)
   6  recovery: time from process start to serving with those znodes in snapshot + log
   7  watch fan-out: 1,000 sessions watch one node; time from setData until all are notified
