@@ -246,8 +246,7 @@ public struct DataTree: Sendable {
             modify(parent) { $0.childCount += 1 }
         }
         store.pages[page].records[Int(s) & NodePages.pageMask] = r
-        let pages = store
-        pathIndex.insert(hash: hash ?? PathHash.hash(path), slot: s, hashOf: pages.pathHash)
+        pathIndex.insert(hash: hash ?? PathHash.hash(path), slot: s)
         nodeCount += 1
         return s
     }

@@ -147,9 +147,9 @@ enum PathHash {
 
 /// Path → slot: open addressing with linear probing over 32-bit entries, `slot + 1` (0 when empty), and beside
 /// each entry an 8-bit tag from its path's hash. A probe looks at the candidate's path only when the tags agree
-/// (1 in 256 otherwise), so a lookup touches the one record it finds. Records keep no hash: growing the table,
-/// or shifting entries back after a removal, rehashes their paths (`hashOf`). At the load factor's range (3/8 to
-/// 3/4) that is 6.7-13.3 bytes per node.
+/// (1 in 256 otherwise), so a lookup touches the one record it finds. Records keep no hash: the owner grows the
+/// table by `rebuild` from its own list of entries, and shifting entries back after a removal rehashes their paths
+/// (`hashOf`). At the load factor's range (3/8 to 3/4) that is 6.7-13.3 bytes per node.
 @usableFromInline
 struct PathIndex: Sendable {
     @usableFromInline var table: [UInt32] = Array(repeating: 0, count: 16)
@@ -181,11 +181,11 @@ struct PathIndex: Sendable {
         }
     }
 
-    /// Adds an entry (the path must not be present). `hashOf` gives the hash of an entry already in the table, for
-    /// growing it (`DataTree` grows it beforehand from its pages, which reads them in order).
+    /// Adds an entry. The path must not be present, and the table must have room for one more within the load
+    /// factor (`capacity(toHold: count + 1)`, then `rebuild`: `DataTree` does it from its pages, in memory order).
     @usableFromInline
-    mutating func insert(hash: UInt32, slot: Int32, hashOf: (Int32) -> UInt32) {
-        if (count + 1) * 4 > table.count * 3 { grow(to: table.count * 2, hashOf: hashOf) }
+    mutating func insert(hash: UInt32, slot: Int32) {
+        precondition((count + 1) * 4 <= table.count * 3, "PathIndex: rebuild before inserting into a full table")
         Self.place(&table, &tags, UInt32(bitPattern: slot) &+ 1, hash: hash)
         count += 1
     }
@@ -220,14 +220,6 @@ struct PathIndex: Sendable {
         table = fresh
         tags = freshTags
         count = n
-    }
-
-    mutating func grow(to capacity: Int, hashOf: (Int32) -> UInt32) {
-        var fresh = [UInt32](repeating: 0, count: capacity)
-        var freshTags = [UInt8](repeating: 0, count: capacity)
-        for e in table where e != 0 { Self.place(&fresh, &freshTags, e, hash: hashOf(Int32(bitPattern: e &- 1))) }
-        table = fresh
-        tags = freshTags
     }
 
     /// Removes the entry of `slot` (hashing to `hash`), shifting later entries of its run back.

@@ -134,9 +134,8 @@ public enum LoadRunner {
             latencies.merge(snapshot.latencies)
             for (index, recorder) in snapshot.latenciesByKind.enumerated() {
                 guard let recorder else { continue }
-                var merged = byKind[index] ?? LatencyRecorder()
-                merged.merge(recorder)
-                byKind[index] = merged
+                if byKind[index] == nil { byKind[index] = LatencyRecorder() }
+                byKind[index]?.merge(recorder)
             }
             sendLateness.merge(snapshot.sendLateness)
             measured += snapshot.measured

@@ -157,7 +157,13 @@ import ZooKeeperWire
         var index = PathIndex()
         // Few distinct hashes: long collision runs that wrap around the table.
         func hash(_ i: Int32) -> UInt32 { UInt32(i % 7) &* 0x9E37_79B9 | 0xF }
-        for i in Int32(0)..<2000 { index.insert(hash: hash(i), slot: i, hashOf: hash) }
+        for i in Int32(0)..<2000 {
+            let capacity = index.capacity(toHold: index.count + 1)
+            if capacity > index.table.count {
+                index.rebuild(capacity: capacity) { add in for j in Int32(0)..<i { add(j, hash(j)) } }
+            }
+            index.insert(hash: hash(i), slot: i)
+        }
         for i in Int32(0)..<2000 where i % 3 != 0 { index.remove(hash: hash(i), slot: i, hashOf: hash) }
         for i in Int32(0)..<2000 {
             let found = index.find(hash: hash(i)) { $0 == i }
