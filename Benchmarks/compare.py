@@ -475,8 +475,9 @@ def main() -> int:
                 populated = bench.json(["populate", "--server", server.address, "--server-pid", str(server.pid),
                                         "--count", str(count), "--value-size", "100"], timeout=900)
                 time.sleep(1)
-                # zooreg encodes a snapshot into one buffer before writing it (`snapshot.*.tmp-*` meanwhile); with
-                # snapCount 5000 one may still be in flight here, and its buffer is not per-znode memory.
+                # With snapCount 5000 a snapshot may still be in flight here (`snapshot.*.tmp-*`). zooreg writes it a
+                # MiB at a time, but the pages it shares with the live tree are copied when written meanwhile, and
+                # that copy is not per-znode memory.
                 deadline = time.monotonic() + 60
                 while any(".tmp-" in p.name for p in server.data_dir.rglob("snapshot.*")) and time.monotonic() < deadline:
                     time.sleep(0.2)

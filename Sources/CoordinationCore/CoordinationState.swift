@@ -139,6 +139,13 @@ public struct SnapshotImage: Sendable {
         var nodeBytes = 0
         for p in pages.pages { nodeBytes += p.bytes.count - p.garbage }
         b.reserveCapacity(b.writerIndex + 256 + sessions.count * 64 + nodeBytes + nodeCount * 68)
+        encode(into: &b, flushingAt: .max) { _ in }
+    }
+
+    /// Serializes the image in pieces: whenever `b` holds `limit` bytes or more, it is handed to `flush`, which
+    /// takes them out (a snapshot writer sends them to disk and clears it). What remains at the end is left in
+    /// `b`. With a limit of 1 MiB a snapshot of any size needs about 1 MiB of buffer.
+    public func encode(into b: inout ByteBuffer, flushingAt limit: Int, flush: (inout ByteBuffer) throws -> Void) rethrows {
         b.writeJuteInt(CoordinationState.snapshotMagic)
         b.writeJuteInt(CoordinationState.snapshotVersion)
         b.writeJuteLong(lastZxid)
@@ -151,7 +158,8 @@ public struct SnapshotImage: Sendable {
         b.writeJuteInt(Int32(aclLists.count))
         for l in aclLists { b.writeJuteVector(l) { $0.writeJuteRecord($1) } }
         b.writeJuteInt(Int32(nodeCount))
-        pages.forEachNode { path, data, n in
+        try pages.forEachNode { path, data, n in
+            if b.readableBytes >= limit { try flush(&b) }
             b.writeInteger(Int32(path.count))
             b.writeBytes(path)
             if let data {

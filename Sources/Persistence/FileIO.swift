@@ -35,6 +35,8 @@ public protocol FileIO: Sendable {
     func close(_ fd: Int32) throws(FileIOError)
     /// `write(2)` at the current offset. May write fewer bytes than asked; returns the number written.
     func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(FileIOError) -> Int
+    /// `pwrite(2)`: writes at `offset` without moving the file offset. May write fewer bytes than asked.
+    func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64) throws(FileIOError) -> Int
     /// `pread(2)`. Returns the number of bytes read (0 at end of file).
     func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64) throws(FileIOError) -> Int
     /// `fsync(2)`.
@@ -71,6 +73,24 @@ extension FileIO {
             if n <= 0 { throw FileIOError(errno: EIO) }
             done += n
         }
+    }
+
+    /// Writes all of `bytes` at `offset`, looping over short writes.
+    public func pwriteAll(_ fd: Int32, _ bytes: [UInt8], offset: Int64) throws(FileIOError) {
+        let result: Result<Void, FileIOError> = bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                do throws(FileIOError) {
+                    let n = try pwrite(fd, UnsafeRawBufferPointer(rebasing: raw[done...]), offset: offset + Int64(done))
+                    if n <= 0 { return .failure(FileIOError(errno: EIO)) }
+                    done += n
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return .success(())
+        }
+        try result.get()
     }
 
     /// Writes all of `bytes`, looping over short writes.

@@ -34,6 +34,11 @@ public struct PosixFileIO: FileIO {
         return try retrying { systemWrite(fd, base, bytes.count) }
     }
 
+    public func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64) throws(FileIOError) -> Int {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        return try retrying { systemPwrite(fd, base, bytes.count, off_t(offset)) }
+    }
+
     public func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64) throws(FileIOError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         return try retrying { systemPread(fd, base, buffer.count, off_t(offset)) }
@@ -100,6 +105,9 @@ public struct PosixFileIO: FileIO {
 private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { open(path, flags, mode) }
 private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
 private func systemWrite(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Int { write(fd, base, count) }
+private func systemPwrite(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int, _ offset: off_t) -> Int {
+    pwrite(fd, base, count, offset)
+}
 private func systemPread(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int {
     pread(fd, base, count, offset)
 }

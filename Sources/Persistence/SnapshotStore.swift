@@ -74,13 +74,25 @@ public struct SnapshotStore: Sendable {
         .sorted { $0.zxid < $1.zxid }
     }
 
-    /// Durably writes the snapshot of state up to `zxid`: temporary file, checksum, fsync, atomic rename,
-    /// directory fsync. An existing snapshot with the same zxid is replaced.
+    /// Durably writes the snapshot of state up to `zxid` from one buffer (see ``beginWrite(zxid:)``). An existing
+    /// snapshot with the same zxid is replaced.
     ///
     /// - Returns: the final file.
     /// - Throws: ``PersistenceError/io(operation:path:errno:message:)``; the temporary file is removed.
     @discardableResult
     public func write(zxid: Int64, body: ByteBuffer) throws(PersistenceError) -> SnapshotInfo {
+        let writer = try beginWrite(zxid: zxid)
+        try writer.append(body)
+        return try writer.commit()
+    }
+
+    /// Starts writing the snapshot of state up to `zxid` piece by piece, so that no caller has to hold the whole
+    /// body in memory: ``SnapshotWriter/append(_:)-(UnsafeRawBufferPointer)`` the body, then
+    /// ``SnapshotWriter/commit()``, which writes the header (length and checksum), fsyncs, renames the temporary
+    /// file into place and fsyncs the directory. A writer dropped before `commit` removes its temporary file.
+    ///
+    /// - Throws: ``PersistenceError/io(operation:path:errno:message:)`` if the directory or the file can't be made.
+    public func beginWrite(zxid: Int64) throws(PersistenceError) -> SnapshotWriter {
         guard zxid >= 0 else { throw .invalidArgument("snapshot zxid \(zxid) is negative") }
         do {
             try io.createDirectory(directory)
@@ -88,52 +100,123 @@ public struct SnapshotStore: Sendable {
             throw .io("mkdir", path: directory, error)
         }
         let name = Self.prefix + String(zxid, radix: 16)
-        let path = directory + "/" + name
-        let temporary = path + Self.temporaryMarker + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-
-        let header = body.withUnsafeReadableBytes { bytes in
-            Self.encodeHeader(zxid: zxid, bodyLength: bytes.count, bodyCRC: CRC32C.checksum(bytes))
-        }
+        let temporary = directory + "/" + name + Self.temporaryMarker + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let fd: Int32
         do {
             fd = try io.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644)
         } catch {
             throw .io("create", path: temporary, error)
         }
-        var operation = "write"
-        do throws(FileIOError) {
-            try io.writeAll(fd, header)
-            let written: Result<Void, FileIOError> = body.withUnsafeReadableBytes { bytes in
-                do throws(FileIOError) {
-                    try io.writeAll(fd, bytes)
+        let writer = SnapshotWriter(store: self, info: SnapshotInfo(name: name, path: directory + "/" + name, zxid: zxid), temporary: temporary, fd: fd)
+        // The header's place; commit fills it in once the body's length and checksum are known.
+        try writer.write([UInt8](repeating: 0, count: Self.headerSize))
+        return writer
+    }
+
+    /// A snapshot being written (see ``SnapshotStore/beginWrite(zxid:)``). Use it from one thread at a time.
+    public final class SnapshotWriter {
+        private let store: SnapshotStore
+        private let info: SnapshotInfo
+        private let temporary: String
+        /// -1 once closed.
+        private var fd: Int32
+        private var bodyLength = 0
+        private var bodyCRC: UInt32 = 0
+
+        fileprivate init(store: SnapshotStore, info: SnapshotInfo, temporary: String, fd: Int32) {
+            self.store = store
+            self.info = info
+            self.temporary = temporary
+            self.fd = fd
+        }
+
+        deinit { abort() }
+
+        /// Appends body bytes. On failure the temporary file is removed and the writer is finished.
+        public func append(_ bytes: UnsafeRawBufferPointer) throws(PersistenceError) {
+            try write(bytes)
+            bodyLength += bytes.count
+            bodyCRC = CRC32C.checksum(bytes, initial: bodyCRC)
+        }
+
+        /// Appends the readable bytes of `buffer`.
+        public func append(_ buffer: ByteBuffer) throws(PersistenceError) {
+            let result: Result<Void, PersistenceError> = buffer.withUnsafeReadableBytes { bytes in
+                do throws(PersistenceError) {
+                    try append(bytes)
                     return .success(())
                 } catch {
                     return .failure(error)
                 }
             }
-            try written.get()
-            operation = "fsync"
-            try io.fsync(fd)
-            operation = "close"
-            try io.close(fd)
-        } catch {
-            if operation != "close" { try? io.close(fd) }
-            try? io.unlink(temporary)
-            throw .io(operation, path: temporary, error)
+            try result.get()
         }
-        do {
-            try io.rename(temporary, to: path)
-        } catch {
-            try? io.unlink(temporary)
-            throw .io("rename", path: temporary, error)
+
+        /// Writes the header, fsyncs, closes, renames into place and fsyncs the directory.
+        ///
+        /// - Returns: the final file.
+        @discardableResult
+        public func commit() throws(PersistenceError) -> SnapshotInfo {
+            guard fd >= 0 else { throw .invalidArgument("snapshot \(temporary) was already finished") }
+            let io = store.io
+            let header = SnapshotStore.encodeHeader(zxid: info.zxid, bodyLength: bodyLength, bodyCRC: bodyCRC)
+            var operation = "write"
+            do throws(FileIOError) {
+                try io.pwriteAll(fd, header, offset: 0)
+                operation = "fsync"
+                try io.fsync(fd)
+                operation = "close"
+                let closing = fd
+                fd = -1
+                try io.close(closing)
+            } catch {
+                abort()
+                throw .io(operation, path: temporary, error)
+            }
+            do {
+                try io.rename(temporary, to: info.path)
+            } catch {
+                try? io.unlink(temporary)
+                throw .io("rename", path: temporary, error)
+            }
+            do {
+                try io.fsyncDirectory(store.directory)
+            } catch {
+                throw .io("fsync", path: store.directory, error)
+            }
+            store.logger.debug("Wrote snapshot", metadata: ["file": "\(info.path)", "bytes": "\(bodyLength)"])
+            return info
         }
-        do {
-            try io.fsyncDirectory(directory)
-        } catch {
-            throw .io("fsync", path: directory, error)
+
+        /// Closes and removes the temporary file, if the writer is not finished yet.
+        public func abort() {
+            guard fd >= 0 else { return }
+            try? store.io.close(fd)
+            fd = -1
+            try? store.io.unlink(temporary)
         }
-        logger.debug("Wrote snapshot", metadata: ["file": "\(path)", "bytes": "\(body.readableBytes)"])
-        return SnapshotInfo(name: name, path: path, zxid: zxid)
+
+        fileprivate func write(_ bytes: [UInt8]) throws(PersistenceError) {
+            let result: Result<Void, PersistenceError> = bytes.withUnsafeBytes { raw in
+                do throws(PersistenceError) {
+                    try write(raw)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            try result.get()
+        }
+
+        private func write(_ bytes: UnsafeRawBufferPointer) throws(PersistenceError) {
+            guard fd >= 0 else { throw .invalidArgument("snapshot \(temporary) was already finished") }
+            do {
+                try store.io.writeAll(fd, bytes)
+            } catch {
+                abort()
+                throw .io("write", path: temporary, error)
+            }
+        }
     }
 
     /// The newest snapshot whose header and body checksums verify. Invalid or partial snapshots are skipped with a

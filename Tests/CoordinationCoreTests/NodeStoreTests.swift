@@ -113,6 +113,29 @@ import ZooKeeperWire
         h.expectMatchesModel(h.state.tree)
     }
 
+    /// Encoding in pieces (what the server's snapshot writer does, a MiB at a time) gives the same bytes as one
+    /// buffer, and no piece grows past the limit by more than one node.
+    @Test func piecewiseEncodingMatchesOneBuffer() throws {
+        var h = Harness()
+        for i in 0..<3000 { h.create("/n\(i)", Self.bytes(i, i % 300)) }
+        h.setData("/n7", nil)
+        var whole = ByteBuffer()
+        h.state.encodeSnapshot(into: &whole)
+        var joined = ByteBuffer()
+        var piece = ByteBuffer()
+        var flushes = 0
+        let limit = 4096
+        h.state.snapshotImage().encode(into: &piece, flushingAt: limit) { b in
+            #expect(b.readableBytes >= limit && b.readableBytes < limit + 300 + 100)
+            joined.writeImmutableBuffer(b)
+            b.clear()
+            flushes += 1
+        }
+        joined.writeImmutableBuffer(piece)
+        #expect(flushes >= whole.readableBytes / (limit + 400))
+        #expect(joined == whole)
+    }
+
     @Test func createRefusesExistingPathsAndMissingParents() {
         var h = Harness()
         h.create("/a", [1])

@@ -114,4 +114,64 @@ import Testing
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
         }
     }
+
+    /// A body written in pieces is the same snapshot as one written at once; the header is filled in last.
+    @Test func piecewiseWriteMatchesOneBuffer() async throws {
+        try await withTemporaryDirectory { dir throws in
+            let store = SnapshotStore(directory: dir, logger: Logger(label: "test"))
+            let whole = body(9, size: 100_000)
+            let writer = try store.beginWrite(zxid: 0x42)
+            var rest = whole
+            while rest.readableBytes > 0 {
+                try writer.append(rest.readSlice(length: min(rest.readableBytes, 7_777))!)
+            }
+            // Nothing is in place before the commit.
+            #expect(try store.snapshots().isEmpty)
+            let info = try writer.commit()
+            #expect(info.name == "snapshot.42")
+            try store.write(zxid: 0x41, body: whole)
+            // The same body, and the same length and body checksum in the header (bytes 16..<28).
+            let piecewise = try readBytes(info.path)
+            let atOnce = try readBytes(dir + "/snapshot.41")
+            #expect(piecewise.count == atOnce.count)
+            #expect(piecewise[16..<28] == atOnce[16..<28])
+            #expect(piecewise[32...] == atOnce[32...])
+            let loaded = try #require(try store.loadNewestValid())
+            #expect(loaded.zxid == 0x42)
+            #expect(loaded.body == whole)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["snapshot.41", "snapshot.42"])
+        }
+    }
+
+    /// A write failing halfway through a piecewise snapshot, and a writer given up before its commit, leave no file.
+    @Test func failedOrAbandonedPiecewiseWriteLeavesNoFile() async throws {
+        try await withTemporaryDirectory { dir throws in
+            let io = FaultInjectingFileIO()
+            let store = SnapshotStore(directory: dir, fileIO: io, logger: Logger(label: "test"))
+            let writer = try store.beginWrite(zxid: 5)
+            try writer.append(body(1, size: 1000))
+            io.failWrites(after: 1500, errno: ENOSPC)
+            #expect {
+                try writer.append(body(2, size: 1000))
+                try writer.append(body(3, size: 1000))
+            } throws: { error in
+                guard case PersistenceError.io(let operation, let path, let errno, _) = error else { return false }
+                return operation == "write" && errno == ENOSPC && path.contains("snapshot.5.tmp-")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+            // The writer is finished: it neither writes nor commits any more.
+            #expect(throws: PersistenceError.self) { try writer.commit() }
+
+            io.failWrites(after: Int.max)
+            do {
+                let abandoned = try store.beginWrite(zxid: 6)
+                try abandoned.append(body(4))
+                let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+                withExtendedLifetime(abandoned) {}
+                #expect(files.count == 1)
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+            #expect(try store.loadNewestValid() == nil)
+        }
+    }
 }

@@ -170,8 +170,19 @@ final class FaultInjectingFileIO: FileIO, @unchecked Sendable {
     func close(_ fd: Int32) throws(FileIOError) { try real.close(fd) }
 
     func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(FileIOError) -> Int {
+        let allowed = try allowance(bytes.count)
+        return try real.write(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]))
+    }
+
+    func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64) throws(FileIOError) -> Int {
+        let allowed = try allowance(bytes.count)
+        return try real.pwrite(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), offset: offset)
+    }
+
+    /// How many of `count` bytes the write budget lets through; throws once it is spent.
+    private func allowance(_ count: Int) throws(FileIOError) -> Int {
         lock.lock()
-        var allowed = bytes.count
+        var allowed = count
         if let budget = writeBudget {
             if budget == 0 {
                 let code = writeErrno
@@ -182,7 +193,7 @@ final class FaultInjectingFileIO: FileIO, @unchecked Sendable {
             writeBudget = budget - allowed
         }
         lock.unlock()
-        return try real.write(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]))
+        return allowed
     }
 
     func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64) throws(FileIOError) -> Int {

@@ -67,12 +67,21 @@ final class PersistenceContext: Sendable {
         return (PersistenceContext(log: log, snapshots: snapshots, purger: purger, threadPool: threadPool, logger: logger), state, replayed)
     }
 
-    /// Serializes and writes a snapshot (call off the event loop).
+    /// Serializes and writes a snapshot (call off the event loop), a piece of about `snapshotChunk` at a
+    /// time, so that its memory does not grow with the tree.
     func writeSnapshot(_ image: SnapshotImage) throws {
-        var buffer = ByteBufferAllocator().buffer(capacity: 1 << 16)
-        image.encode(into: &buffer)
-        _ = try snapshots.write(zxid: image.lastZxid, body: buffer)
+        let writer = try snapshots.beginWrite(zxid: image.lastZxid)
+        var buffer = ByteBufferAllocator().buffer(capacity: Self.snapshotChunk + (64 << 10))
+        try image.encode(into: &buffer, flushingAt: Self.snapshotChunk) { b in
+            try writer.append(b)
+            b.clear()
+        }
+        try writer.append(buffer)
+        try writer.commit()
     }
+
+    /// How many bytes of snapshot are encoded before they are written out.
+    static let snapshotChunk = 1 << 20
 
     func purge(retain: Int) {
         do {
