@@ -158,7 +158,7 @@ public struct SnapshotImage: Sendable {
         b.writeJuteInt(Int32(aclLists.count))
         for l in aclLists { b.writeJuteVector(l) { $0.writeJuteRecord($1) } }
         b.writeJuteInt(Int32(nodeCount))
-        try pages.forEachNode { path, data, n in
+        try pages.forEachNode { _, path, data, n in
             if b.readableBytes >= limit { try flush(&b) }
             b.writeInteger(Int32(path.count))
             b.writeBytes(path)

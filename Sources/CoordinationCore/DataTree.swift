@@ -51,7 +51,8 @@ public struct DataTree: Sendable {
     }
 
     /// Restores a tree from the node section of a snapshot (`count` nodes: path, data, ACL reference, stat
-    /// fields), read straight into the pages; children and indexes are rebuilt from the paths.
+    /// fields), read straight into the pages; children and indexes are rebuilt from the paths. A node listed before
+    /// its parent (snapshots list slots, and deletes free slots for reuse) waits for a later pass.
     init(restoring b: inout ByteBuffer, count: Int, acls: ACLTable) throws(SnapshotError) {
         self.acls = acls
         let aclCount = Int32(acls.lists.count)
@@ -59,45 +60,44 @@ public struct DataTree: Sendable {
         var failure: SnapshotError?
         var consumed = 0
         b.withUnsafeReadableBytes { raw in
-            var pos = 0
-            func int32() -> Int32? {
-                guard pos + 4 <= raw.count else { return nil }
-                defer { pos += 4 }
-                return Int32(bigEndian: raw.loadUnaligned(fromByteOffset: pos, as: Int32.self))
+            struct Parsed {
+                var path: UnsafeRawBufferPointer
+                var data: UnsafeRawBufferPointer?
+                var record: NodeRecord
             }
-            func int64() -> Int64? {
-                guard pos + 8 <= raw.count else { return nil }
-                defer { pos += 8 }
-                return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: pos, as: Int64.self))
-            }
-            func bytes(_ what: String) -> (UnsafeRawBufferPointer?, ok: Bool) {
-                guard let n = int32(), n >= -1 else { failure = .malformed("\(what) length"); return (nil, false) }
-                if n == -1 { return (nil, true) }
-                guard pos + Int(n) <= raw.count else { failure = .malformed("truncated \(what)"); return (nil, false) }
-                defer { pos += Int(n) }
-                return (UnsafeRawBufferPointer(rebasing: raw[pos..<pos + Int(n)]), true)
-            }
-            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-            for _ in 0..<count {
+            /// Reads the node at `pos` and moves past it; nil (and `failure`) when it is malformed.
+            func parse(_ pos: inout Int) -> Parsed? {
+                func int32() -> Int32? {
+                    guard pos + 4 <= raw.count else { return nil }
+                    defer { pos += 4 }
+                    return Int32(bigEndian: raw.loadUnaligned(fromByteOffset: pos, as: Int32.self))
+                }
+                func int64() -> Int64? {
+                    guard pos + 8 <= raw.count else { return nil }
+                    defer { pos += 8 }
+                    return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: pos, as: Int64.self))
+                }
+                func bytes(_ what: String) -> (UnsafeRawBufferPointer?, ok: Bool) {
+                    guard let n = int32(), n >= -1 else { failure = .malformed("\(what) length"); return (nil, false) }
+                    if n == -1 { return (nil, true) }
+                    guard pos + Int(n) <= raw.count else { failure = .malformed("truncated \(what)"); return (nil, false) }
+                    defer { pos += Int(n) }
+                    return (UnsafeRawBufferPointer(rebasing: raw[pos..<pos + Int(n)]), true)
+                }
                 let (pathOrNil, pathOK) = bytes("path")
-                guard pathOK else { return }
-                let path = pathOrNil ?? empty
+                guard pathOK else { return nil }
+                let path = pathOrNil ?? UnsafeRawBufferPointer(start: nil, count: 0)
                 let (data, dataOK) = bytes("data")
-                guard dataOK else { return }
-                guard let aclRef = int32() else { failure = .malformed("truncated node"); return }
+                guard dataOK else { return nil }
+                guard let aclRef = int32() else { failure = .malformed("truncated node"); return nil }
                 guard aclRef >= 0 && aclRef < aclCount else {
                     failure = .malformed("acl ref of \(String(decoding: path, as: UTF8.self))")
-                    return
+                    return nil
                 }
                 guard let czxid = int64(), let mzxid = int64(), let ctime = int64(), let mtime = int64(),
                     let version = int32(), let storedCversion = int32(), let aversion = int32(),
                     let owner = int64(), let pzxid = int64()
-                else { failure = .malformed("truncated node"); return }
-                let hash = PathHash.hash(path)
-                if slot(ofBytes: path, hash: hash) != nil {
-                    failure = .malformed("duplicate node \(String(decoding: path, as: UTF8.self))")
-                    return
-                }
+                else { failure = .malformed("truncated node"); return nil }
                 var r = Self.record(aclRef: aclRef, zxid: czxid, time: ctime, ephemeralOwner: owner)
                 r.mzxid = mzxid
                 r.mtime = mtime
@@ -105,49 +105,78 @@ public struct DataTree: Sendable {
                 r.version = version
                 r.storedCversion = storedCversion
                 r.aversion = aversion
-                // Parents are linked once every node is in (a snapshot lists them in no particular order).
-                insertNode(path: path, data: data, r, parent: -1, hash: hash)
-                approximateDataSize += path.count + (data?.count ?? 0)
+                return Parsed(path: path, data: data, record: r)
+            }
+            // Siblings tend to follow each other: remember the last parent.
+            var lastParentPath = UnsafeRawBufferPointer(start: nil, count: 0)
+            var lastParent: Int32 = -1
+            /// Stores a parsed node; false when its parent is not in yet.
+            func place(_ n: Parsed) -> Bool {
+                let parent: Int32
+                if n.path.count == 1 && n.path[0] == UInt8(ascii: "/") {
+                    parent = -1
+                } else if let pb = Self.parentBytes(n.path) {
+                    if lastParent >= 0 && NodePages.equal(pb, lastParentPath) {
+                        parent = lastParent
+                    } else {
+                        guard let found = slot(ofBytes: pb) else { return false }
+                        parent = found
+                        lastParent = found
+                        lastParentPath = pb
+                    }
+                } else {
+                    failure = .orphan(String(decoding: n.path, as: UTF8.self))
+                    return true
+                }
+                let hash = PathHash.hash(n.path)
+                if slot(ofBytes: n.path, hash: hash) != nil {
+                    failure = .malformed("duplicate node \(String(decoding: n.path, as: UTF8.self))")
+                    return true
+                }
+                insertNode(path: n.path, data: n.data, n.record, parent: parent, hash: hash)
+                approximateDataSize += n.path.count + (n.data?.count ?? 0)
+                if n.record.ephemeralOwner != 0 {
+                    index(path: String(decoding: n.path, as: UTF8.self), kind: EphemeralKind(owner: n.record.ephemeralOwner))
+                }
+                return true
+            }
+            var pos = 0
+            var waiting: [Int] = []
+            for _ in 0..<count {
+                let start = pos
+                guard let n = parse(&pos) else { return }
+                if !place(n) { waiting.append(start) }
+                if failure != nil { return }
             }
             consumed = pos
+            // Each pass places at least the next level of what waits, or nothing will ever place it.
+            while !waiting.isEmpty {
+                var still: [Int] = []
+                for start in waiting {
+                    var at = start
+                    guard let n = parse(&at) else { return }
+                    if !place(n) { still.append(start) }
+                    if failure != nil { return }
+                }
+                if still.count == waiting.count {
+                    var at = still[0]
+                    let first = parse(&at).map { String(decoding: $0.path, as: UTF8.self) } ?? "?"
+                    failure = slot(of: "/") == nil ? .missingRoot : .orphan(first)
+                    return
+                }
+                waiting = still
+            }
         }
         if let failure { throw failure }
         b.moveReaderIndex(forwardBy: consumed)
-        guard let root = Self.withBytes("/", { slot(ofBytes: $0) }) else { throw .missingRoot }
-        // Link every node to its parent. Siblings tend to follow each other: remember the last parent.
-        var lastParent: Int32 = -1
-        var orphan: String?
-        for s in 0..<slotCount where s != root {
-            let parent: Int32? = store.withBytes(s) { path, _ in
-                guard let pb = Self.parentBytes(path) else { return nil }
-                if lastParent >= 0 && store.withBytes(lastParent, { p, _ in Self.equal(p, pb) }) { return lastParent }
-                return slot(ofBytes: pb)
-            }
-            guard let parent else {
-                orphan = store.withBytes(s) { path, _ in String(decoding: path, as: UTF8.self) }
-                break
-            }
-            lastParent = parent
-            let position = store.record(parent).childCount
-            childLists[parent, default: []].append(s)
-            modify(parent) { $0.childCount += 1 }
-            modify(s) {
-                $0.parent = parent
-                $0.indexInParent = position
-            }
-        }
-        if let orphan { throw .orphan(orphan) }
-        let restored = store
-        restored.forEachNode { path, _, r in
-            if r.ephemeralOwner != 0 { index(path: String(decoding: path, as: UTF8.self), kind: EphemeralKind(owner: r.ephemeralOwner)) }
-        }
+        guard slot(of: "/") != nil else { throw .missingRoot }
     }
 
     static func record(aclRef: Int32, zxid: Int64, time: Int64, ephemeralOwner: Int64) -> NodeRecord {
         NodeRecord(
             czxid: zxid, mzxid: zxid, ctime: time, mtime: time, pzxid: zxid, ephemeralOwner: ephemeralOwner,
             version: 0, storedCversion: 0, aversion: 0, aclRef: aclRef, parent: -1, indexInParent: 0, childCount: 0,
-            offset: 0, pathLength: 0, dataLength: -1)
+            offset: 0, nameLength: 0, dataLength: -1)
     }
 
     // MARK: Bytes of strings
@@ -157,22 +186,6 @@ public struct DataTree: Sendable {
         if let r = try s.utf8.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) { return r }
         var copy = s
         return try copy.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
-    }
-
-    @inlinable
-    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let n = a.count
-        guard n == b.count else { return false }
-        var i = 0
-        while i + 8 <= n {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
-        }
-        while i < n {
-            if a[i] != b[i] { return false }
-            i += 1
-        }
-        return true
     }
 
     /// The parent part of a path's bytes ("/" for "/a"); nil for the root or a path without '/'.
@@ -193,7 +206,7 @@ public struct DataTree: Sendable {
 
     @inlinable
     func slot(ofBytes p: UnsafeRawBufferPointer, hash: UInt32) -> Int32? {
-        pathIndex.find(hash: hash) { s in store.withBytes(s) { path, _ in Self.equal(path, p) } }
+        pathIndex.find(hash: hash) { s in store.isPath(p, of: s) }
     }
 
     @inlinable
@@ -223,8 +236,9 @@ public struct DataTree: Sendable {
         return s
     }
 
-    /// Stores a node (its parent must exist, its path must not) and links it into its parent's children (none
-    /// for parent -1). `hash`: the path's `PathHash.hash`, when the caller has it already.
+    /// Stores a node (its parent must exist, its path must not) and links it into its parent's children (parent
+    /// -1: the root). Only the path's last segment is stored. `hash`: the path's `PathHash.hash`, when the caller
+    /// has it already.
     @discardableResult
     mutating func insertNode(
         path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, _ template: NodeRecord, parent: Int32, hash: UInt32? = nil
@@ -235,10 +249,11 @@ public struct DataTree: Sendable {
         var r = template
         r.parent = parent
         r.childCount = 0
-        r.pathLength = Int32(path.count)
+        let name = parent < 0 ? UnsafeRawBufferPointer(start: nil, count: 0) : Self.nameBytes(path)
+        r.nameLength = Int32(name.count)
         r.dataLength = data.map { Int32($0.count) } ?? -1
         r.offset = Int32(store.pages[page].bytes.count)
-        store.pages[page].bytes.append(contentsOf: path)
+        store.pages[page].bytes.append(contentsOf: name)
         if let data { store.pages[page].bytes.append(contentsOf: data) }
         if parent >= 0 {
             r.indexInParent = Int32(childLists[parent]?.count ?? 0)
@@ -258,13 +273,7 @@ public struct DataTree: Sendable {
         guard capacity > pathIndex.table.count else { return }
         let pages = store
         pathIndex.rebuild(capacity: capacity) { add in
-            for (p, page) in pages.pages.enumerated() {
-                page.bytes.withUnsafeBytes { all in
-                    for (i, r) in page.records.enumerated() where r.parent != NodeRecord.free {
-                        add(Int32(p << NodePages.pageShift | i), PathHash.hash(NodePages.bytes(of: r, in: all).path))
-                    }
-                }
-            }
+            pages.forEachNode { slot, path, _, _ in add(slot, PathHash.hash(path)) }
         }
     }
 
@@ -301,7 +310,7 @@ public struct DataTree: Sendable {
     /// The child names of a node just read from this tree, in no particular order (as ZooKeeper's HashSet).
     public func children(of node: ZNode) -> [String] {
         guard let list = childLists[node.slot] else { return [] }
-        return list.map { c in store.withBytes(c) { path, _ in String(decoding: Self.nameBytes(path), as: UTF8.self) } }
+        return list.map { c in store.withBytes(c) { name, _ in String(decoding: name, as: UTF8.self) } }
     }
 
     /// The child names at `path` ([] when the node is missing).
@@ -311,7 +320,7 @@ public struct DataTree: Sendable {
     public var paths: [String] {
         var out: [String] = []
         out.reserveCapacity(nodeCount)
-        store.forEachNode { path, _, _ in out.append(String(decoding: path, as: UTF8.self)) }
+        store.forEachNode { _, path, _, _ in out.append(String(decoding: path, as: UTF8.self)) }
         return out
     }
 
@@ -425,7 +434,7 @@ public struct DataTree: Sendable {
         let released: Int
         if max(newLength, 0) <= max(old.dataLength, 0) {
             if let data, !data.isEmpty {
-                let at = Int(old.offset + old.pathLength)
+                let at = Int(old.offset + old.nameLength)
                 store.pages[page].bytes.withUnsafeMutableBytes { all in
                     data.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: all[at..<at + $0.count]).copyMemory(from: $0) }
                 }
@@ -433,7 +442,7 @@ public struct DataTree: Sendable {
             released = Int(max(old.dataLength, 0) - max(newLength, 0))
         } else {
             offset = Int32(store.pages[page].bytes.count)
-            Self.withBytes(path) { store.pages[page].bytes.append(contentsOf: $0) }
+            if old.parent >= 0 { Self.withBytes(path) { store.pages[page].bytes.append(contentsOf: Self.nameBytes($0)) } }
             if let data { store.pages[page].bytes.append(contentsOf: data) }
             released = old.byteCount
         }

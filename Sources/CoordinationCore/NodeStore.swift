@@ -1,11 +1,12 @@
 /// The compact storage of the znode tree.
 ///
 /// A node lives in a *slot*: a fixed-size `NodeRecord` (stat fields, parent, child count, where its bytes are)
-/// in a page of `NodeStore.pageSize` records, and its path and data bytes, back to back, in that page's byte
-/// arena. Pages are values in an array of values: handing the pages to a snapshot writer copies an array of
+/// in a page of `NodeStore.pageSize` records, and its name (the last segment of its path) and data bytes, back to
+/// back, in that page's byte arena. A full path is its ancestors' names: built when needed (snapshots, index
+/// growth), and checked segment by segment against a looked-up path. Pages are values in an array of values: handing the pages to a snapshot writer copies an array of
 /// a few thousand references, and a later write copies only the one page it touches (copy on write). The path
 /// → slot index is an open-addressing table of 32-bit slots with 8-bit hash tags, and child lists are arrays of
-/// slots per parent, so a znode of 100 B costs 88 B of record, its path and data bytes, 7-13 B of index and 4-8 B
+/// slots per parent, so a znode of 100 B costs 88 B of record, its name and data bytes, 7-13 B of index and 4-8 B
 /// in its parent's child list.
 
 /// One node's fixed-size part: 6 × 8 + 10 × 4 = 88 bytes, stride 88 (`NodeStoreTests` checks it). A path hash
@@ -27,18 +28,19 @@ struct NodeRecord: Sendable {
     /// Position in the parent's child list.
     @usableFromInline var indexInParent: Int32
     @usableFromInline var childCount: Int32
-    /// Offset of the path bytes in the page's arena; the data follows them.
+    /// Offset of the name bytes in the page's arena; the data follows them.
     @usableFromInline var offset: Int32
-    @usableFromInline var pathLength: Int32
+    /// Length of the name (the path's last segment; 0 for the root).
+    @usableFromInline var nameLength: Int32
     /// -1 for null data.
     @usableFromInline var dataLength: Int32
 
     static let free: Int32 = Int32.min
 
-    @usableFromInline var byteCount: Int { Int(pathLength) + max(Int(dataLength), 0) }
+    @usableFromInline var byteCount: Int { Int(nameLength) + max(Int(dataLength), 0) }
 }
 
-/// `NodeStore.pageSize` records and the bytes of their paths and data.
+/// `NodeStore.pageSize` records and the bytes of their names and data.
 @usableFromInline
 struct NodePage: Sendable {
     @usableFromInline var records: [NodeRecord] = []
@@ -75,42 +77,142 @@ public struct NodePages: Sendable {
         pages[Int(slot) >> Self.pageShift].records[Int(slot) & Self.pageMask]
     }
 
-    /// The path and data bytes of record `r` in its page's arena `all`.
+    /// The name and data bytes of record `r` in its page's arena `all`.
     @inlinable
-    static func bytes(of r: NodeRecord, in all: UnsafeRawBufferPointer) -> (path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?) {
+    static func bytes(of r: NodeRecord, in all: UnsafeRawBufferPointer) -> (name: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?) {
         let start = Int(r.offset)
-        let dataStart = start + Int(r.pathLength)
-        let path = UnsafeRawBufferPointer(rebasing: all[start..<dataStart])
+        let dataStart = start + Int(r.nameLength)
+        let name = UnsafeRawBufferPointer(rebasing: all[start..<dataStart])
         let data = r.dataLength < 0 ? nil : UnsafeRawBufferPointer(rebasing: all[dataStart..<dataStart + Int(r.dataLength)])
-        return (path, data)
+        return (name, data)
     }
 
-    /// Calls `body` with the path and data bytes of the node in `slot`.
+    /// Calls `body` with the name and data bytes of the node in `slot`.
     @inlinable
-    func withBytes<R>(_ slot: Int32, _ body: (_ path: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    func withBytes<R>(_ slot: Int32, _ body: (_ name: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         let page = Int(slot) >> Self.pageShift
         let r = pages[page].records[Int(slot) & Self.pageMask]
         return try pages[page].bytes.withUnsafeBytes { all in
-            let (path, data) = Self.bytes(of: r, in: all)
-            return try body(path, data)
+            let (name, data) = Self.bytes(of: r, in: all)
+            return try body(name, data)
         }
     }
 
-    /// `PathHash.hash` of the path of the node in `slot`.
-    func pathHash(_ slot: Int32) -> UInt32 {
-        withBytes(slot) { path, _ in PathHash.hash(path) }
+    /// Whether `p` is the full path of the node in `slot`: its name ends `p`, its parent's name comes before that,
+    /// and so on up to the root.
+    @inlinable
+    func isPath(_ p: UnsafeRawBufferPointer, of slot: Int32) -> Bool {
+        let slash = UInt8(ascii: "/")
+        var r = record(slot)
+        if r.parent < 0 { return p.count == 1 && p[0] == slash }
+        var end = p.count
+        var cur = slot
+        while r.parent >= 0 {
+            let matched = pages[Int(cur) >> Self.pageShift].bytes.withUnsafeBytes { all -> Bool in
+                let start = end - Int(r.nameLength)
+                guard start >= 1, p[start - 1] == slash else { return false }
+                let name = UnsafeRawBufferPointer(rebasing: all[Int(r.offset)..<Int(r.offset) + Int(r.nameLength)])
+                guard Self.equal(UnsafeRawBufferPointer(rebasing: p[start..<end]), name) else { return false }
+                end = start - 1
+                return true
+            }
+            guard matched else { return false }
+            cur = r.parent
+            r = record(cur)
+        }
+        return end == 0
     }
 
-    /// Every live node, in slot order.
-    func forEachNode(_ body: (_ path: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer?, _ record: NodeRecord) throws -> Void) rethrows {
-        for page in pages {
+    /// The length of the full path of the node in `slot`.
+    func pathLength(_ slot: Int32) -> Int {
+        var n = 0
+        var r = record(slot)
+        while r.parent >= 0 {
+            n += 1 + Int(r.nameLength)
+            r = record(r.parent)
+        }
+        return max(n, 1)
+    }
+
+    /// Calls `body` with the full path of the node in `slot`, built from the names up to the root in temporary
+    /// storage.
+    func withPath<R>(_ slot: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let n = pathLength(slot)
+        return try withUnsafeTemporaryAllocation(byteCount: n, alignment: 1) { buffer in
+            buffer[0] = UInt8(ascii: "/")
+            var end = n
+            var cur = slot
+            var r = record(cur)
+            while r.parent >= 0 {
+                pages[Int(cur) >> Self.pageShift].bytes.withUnsafeBytes { all in
+                    let start = end - Int(r.nameLength)
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<end])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: all[Int(r.offset)..<Int(r.offset) + Int(r.nameLength)]))
+                    buffer[start - 1] = UInt8(ascii: "/")
+                    end = start - 1
+                }
+                cur = r.parent
+                r = record(cur)
+            }
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// `PathHash.hash` of the full path of the node in `slot`.
+    func pathHash(_ slot: Int32) -> UInt32 {
+        withPath(slot) { PathHash.hash($0) }
+    }
+
+    /// Every live node, in slot order, with its full path. Siblings in a row share the building of their parent's
+    /// path.
+    func forEachNode(
+        _ body: (_ slot: Int32, _ path: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer?, _ record: NodeRecord) throws -> Void
+    ) rethrows {
+        var path: [UInt8] = []
+        var pathParent: Int32 = -2
+        var parentLength = 0
+        for (p, page) in pages.enumerated() {
             try page.bytes.withUnsafeBytes { all in
-                for r in page.records where r.parent != NodeRecord.free {
-                    let (path, data) = Self.bytes(of: r, in: all)
-                    try body(path, data, r)
+                for (i, r) in page.records.enumerated() where r.parent != NodeRecord.free {
+                    let slot = Int32(p << Self.pageShift | i)
+                    let (name, data) = Self.bytes(of: r, in: all)
+                    if r.parent < 0 {
+                        try Self.withRootPath { try body(slot, $0, data, r) }
+                        continue
+                    }
+                    if r.parent != pathParent {
+                        path.removeAll(keepingCapacity: true)
+                        if record(r.parent).parent >= 0 { withPath(r.parent) { path.append(contentsOf: $0) } }
+                        pathParent = r.parent
+                        parentLength = path.count
+                    }
+                    path.removeSubrange(parentLength...)
+                    path.append(UInt8(ascii: "/"))
+                    path.append(contentsOf: name)
+                    try path.withUnsafeBytes { try body(slot, $0, data, r) }
                 }
             }
         }
+    }
+
+    static func withRootPath<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: UInt8(ascii: "/")) { try body($0) }
+    }
+
+    @inlinable
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 }
 

@@ -136,6 +136,47 @@ import ZooKeeperWire
         #expect(joined == whole)
     }
 
+    /// A node stores only its name; its path is checked segment by segment up to the root.
+    @Test func nodesStoreNamesAndMatchWholePathsOnly() throws {
+        var h = Harness()
+        h.create("/a", nil)
+        h.create("/a/b", nil)
+        h.create("/a/b/x", [7])
+        h.create("/b", nil)
+        h.create("/b/x", [8])
+        let tree = h.state.tree
+        let x = try #require(tree.slot(of: "/a/b/x"))
+        let root = try #require(tree.slot(of: "/"))
+        #expect(tree.store.withBytes(x) { name, data in Array(name) == Array("x".utf8) && data.map(Array.init) == [7] })
+        #expect(tree.store.withBytes(root) { name, _ in name.isEmpty })
+        func isPath(_ p: String, _ s: Int32) -> Bool { DataTree.withBytes(p) { tree.store.isPath($0, of: s) } }
+        #expect(isPath("/a/b/x", x))
+        for wrong in ["/b/x", "/x", "x", "a/b/x", "/ab/x", "/a/bx", "//a/b/x", "/a/b/x/", "/c/a/b/x", "/a//b/x"] {
+            #expect(!isPath(wrong, x), "\(wrong)")
+        }
+        #expect(isPath("/", root))
+        #expect(!isPath("/a", root) && !isPath("", root) && !isPath("a", root))
+        #expect(tree.store.withPath(x) { Array($0) } == Array("/a/b/x".utf8))
+        #expect(tree.store.withPath(root) { Array($0) } == Array("/".utf8))
+        #expect(tree.data(at: "/b/x") == [8] && tree.data(at: "/a/b/x") == [7])
+        #expect(Set(tree.paths) == ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config", "/a", "/a/b", "/a/b/x", "/b", "/b/x"])
+    }
+
+    /// A snapshot may list a node before its parent (slots are reused after deletes); restore places it later.
+    @Test func aSnapshotListingChildrenBeforeParentsRestores() throws {
+        var w = SnapshotWriter()
+        w.header()
+        w.sessions([])
+        w.acls([ACLs.openUnsafe])
+        w.nodes(["/a/b/c", "/a/b/d", "/", "/a/b", "/e", "/a"].map { SnapshotWriter.Node(path: $0) })
+        let back = try CoordinationState(snapshot: &w.buffer)
+        #expect(back.tree.nodeCount == 6)
+        #expect(Set(back.tree.children(at: "/a/b")) == ["c", "d"])
+        #expect(Set(back.tree.children(at: "/")) == ["a", "e"])
+        #expect(back.tree.node(at: "/a")?.stat.numChildren == 1)
+        #expect(back.tree.contains("/a/b/d"))
+    }
+
     @Test func createRefusesExistingPathsAndMissingParents() {
         var h = Harness()
         h.create("/a", [1])
