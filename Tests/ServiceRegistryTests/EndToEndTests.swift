@@ -71,6 +71,39 @@ import ZooKeeperClient
         }
     }
 
+    /// The same, with the reply really lost: a proxy lets the create reach the server, then cuts the connection
+    /// before the reply comes back. The client reconnects with its session, and the registrar finds its node.
+    @Test func createReplyLostToACutConnectionIsAdoptedNotDuplicated() async throws {
+        try await RegistryTestEnvironment.run { env in
+            let proxy = TCPProxy(upstreamPort: Int(env.hostPort.split(separator: ":").last!)!)
+            try await proxy.start()
+            let raw = try await env.client(label: "raw")
+            // The parents exist, so that the first create to pass the proxy is the instance's own.
+            var path = ""
+            for segment in "\(env.basePath)/api".split(separator: "/") {
+                path += "/\(segment)"
+                if try await raw.exists(path) == nil { try await raw.create(path) }
+            }
+            let client = try await env.client(label: "cut-off", hostPort: "127.0.0.1:\(proxy.port)")
+            let session = client.sessionID
+            let registrar = try Registrar(client: client, basePath: env.basePath, logger: testLogger("registrar"))
+            proxy.loseNextCreateReply()
+            let registration = try await registrar.register(ServiceInstance(name: "api", port: 1))
+            #expect(proxy.createRepliesLost == 1)
+            #expect(client.sessionID == session)
+            let children = try await raw.getChildren("\(env.basePath)/api")
+            #expect(children.count == 1)
+            #expect(registration.path == "\(env.basePath)/api/\(children.first ?? "-")")
+            let stat = try await raw.exists(registration.path!)
+            #expect(stat?.ephemeralOwner == session)
+            // Adopted, not created again: the registrar rewrites an adopted node's data once (version 1).
+            #expect(stat?.version == 1)
+            await registrar.shutdown()
+            #expect(try await raw.getChildren("\(env.basePath)/api").isEmpty)
+            try await proxy.stop()
+        }
+    }
+
     @Test func fixedIdReplacesTheLeftoverOfADeadSession() async throws {
         try await RegistryTestEnvironment.run { env in
             // A previous process registered web-1 and died; its session has not expired yet.

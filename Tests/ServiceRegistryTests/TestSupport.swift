@@ -49,12 +49,12 @@ final class RegistryTestEnvironment: Sendable {
 
     var canRestartServer: Bool { server != nil }
 
-    /// A connected client.
-    func client(sessionTimeout: Duration = .seconds(4), label: String = "client") async throws -> ZooKeeperClient {
+    /// A connected client (to `hostPort`, or to the environment's server).
+    func client(sessionTimeout: Duration = .seconds(4), label: String = "client", hostPort: String? = nil) async throws -> ZooKeeperClient {
         var configuration = ZooKeeperClient.Configuration()
         configuration.maxReconnectBackoff = .milliseconds(100)
         let client = try ZooKeeperClient(
-            connectString: hostPort, sessionTimeout: sessionTimeout, logger: testLogger(label),
+            connectString: hostPort ?? self.hostPort, sessionTimeout: sessionTimeout, logger: testLogger(label),
             configuration: configuration)
         clients.withLockedValue { $0.append(client) }
         try await client.connect(timeout: .seconds(5))

@@ -160,6 +160,8 @@ public final class TCPProxy: Sendable {
     private let upstreamPort: Int
     private let state = NIOLockedValueBox<(blocked: Bool, channels: [any Channel], listener: (any Channel)?)>(
         (false, [], nil))
+    /// Creates still to let through to the server before cutting their connection (see `loseNextCreateReply`).
+    private let createCuts = NIOLockedValueBox<(armed: Int, done: Int)>((0, 0))
 
     public init(upstreamPort: Int) {
         self.upstreamPort = upstreamPort
@@ -170,6 +172,7 @@ public final class TCPProxy: Sendable {
     public func start() async throws {
         let upstreamPort = self.upstreamPort
         let state = self.state
+        let createCuts = self.createCuts
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
@@ -179,7 +182,7 @@ public final class TCPProxy: Sendable {
                 return ClientBootstrap(group: child.eventLoop)
                     .connect(host: "127.0.0.1", port: upstreamPort)
                     .flatMapThrowing { upstream in
-                        try child.pipeline.syncOperations.addHandler(ForwardHandler(peer: upstream))
+                        try child.pipeline.syncOperations.addHandler(RequestForwardHandler(peer: upstream, cuts: createCuts))
                         try upstream.pipeline.syncOperations.addHandler(ForwardHandler(peer: child))
                         state.withLockedValue { $0.channels += [child, upstream] }
                     }
@@ -202,10 +205,76 @@ public final class TCPProxy: Sendable {
         state.withLockedValue { $0.blocked = false }
     }
 
+    /// The next create request (create, create2, createContainer or createTTL) that passes reaches the server,
+    /// and then its connection is cut before any reply comes back: the server does the create, the client sees
+    /// only a lost connection. Later connections pass as usual.
+    public func loseNextCreateReply() {
+        createCuts.withLockedValue { $0.armed += 1 }
+    }
+
+    /// How many connections `loseNextCreateReply` has cut.
+    public var createRepliesLost: Int { createCuts.withLockedValue { $0.done } }
+
     public func stop() async throws {
         block()
         try await state.withLockedValue { $0.listener }?.close()
         try await group.shutdownGracefully()
+    }
+
+    /// Client → server: forwards whole frames (4-byte length, then the body), watching for create requests.
+    private final class RequestForwardHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let peer: any Channel
+        let cuts: NIOLockedValueBox<(armed: Int, done: Int)>
+        var pending = ByteBuffer()
+        var framesSeen = 0
+        var cut = false
+        init(peer: any Channel, cuts: NIOLockedValueBox<(armed: Int, done: Int)>) {
+            self.peer = peer
+            self.cuts = cuts
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !cut else { return }
+            var bytes = unwrapInboundIn(data)
+            pending.writeBuffer(&bytes)
+            while let length = pending.getInteger(at: pending.readerIndex, as: Int32.self),
+                pending.readableBytes >= 4 + Int(length), length >= 0
+            {
+                let frame = pending.readSlice(length: 4 + Int(length))!
+                framesSeen += 1
+                // The first frame is the handshake; a request's body starts with its xid, then its type.
+                let type = framesSeen > 1 ? frame.getInteger(at: frame.readerIndex + 8, as: Int32.self) : nil
+                let isCreate = type.map { [1, 15, 19, 21].contains($0) } ?? false
+                if isCreate && cuts.withLockedValue({ c in
+                    guard c.armed > 0 else { return false }
+                    c.armed -= 1
+                    c.done += 1
+                    return true
+                }) {
+                    cut = true
+                    let channel = context.channel
+                    let peer = self.peer
+                    peer.writeAndFlush(frame).whenComplete { _ in
+                        // Give the server the request, then drop both sides before its reply can pass.
+                        channel.close(promise: nil)
+                        peer.close(promise: nil)
+                    }
+                    return
+                }
+                peer.writeAndFlush(frame, promise: nil)
+            }
+            pending.discardReadBytes()
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            peer.close(promise: nil)
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            context.close(promise: nil)
+        }
     }
 
     private final class ForwardHandler: ChannelInboundHandler {

@@ -1,0 +1,44 @@
+"""The Swift library's end-to-end suites (ZooKeeperClient and ServiceRegistry) against each server under test.
+
+`swift test` runs these suites against an in-process zooreg. Here they run through ZK_TEST_CONNECT against the
+real `zooreg` binary and against Apache ZooKeeper 3.8, which is how the client and the registry are known to work
+for users who point them at a ZooKeeper ensemble. Two client tests stop and start the server from inside Swift;
+they are left out here (not run, not skipped): test_durability and test_sessions restart both servers.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+from zkraw import four_letter_word
+from zkserver import HOST, REPO_ROOT
+
+SUITES = "ZooKeeperClientTests.EndToEndTests|ServiceRegistryTests.EndToEndTests"
+NEEDS_RESTART = "concurrentWritersAreAllDurable|sessionSurvivesAServerRestart"
+# 13 client tests less the two above, and 9 registry tests.
+EXPECTED_TESTS = 20
+
+
+def received(server) -> int:
+    """Packets the server has received (srvr's `Received:` line, the same on both servers)."""
+    return int(re.search(r"^Received: (\d+)$", four_letter_word(HOST, server.port, "srvr"), re.M).group(1))
+
+
+def test_swift_end_to_end_suites(fresh_server):
+    swift = shutil.which("swift")
+    assert swift, "swift is not on PATH"
+    before = received(fresh_server)
+    env = dict(os.environ, ZK_TEST_CONNECT=fresh_server.hosts)
+    proc = subprocess.run(
+        [swift, "test", "--skip-build", "--filter", SUITES, "--skip", NEEDS_RESTART],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    summary = re.search(r"Test run with (\d+) tests? in (\d+) suites? passed", out)
+    assert summary, out[-6000:]
+    assert int(summary.group(1)) == EXPECTED_TESTS, out[-6000:]
+    skipped = [line for line in out.splitlines() if re.search(r"\bTest \w+\(\) skipped", line)]
+    assert not skipped, "\n".join(skipped)
+    # They ran against this server, not an in-process one: the 1,000-instance test alone sends thousands.
+    assert received(fresh_server) - before > 5000
