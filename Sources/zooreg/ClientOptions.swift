@@ -22,6 +22,38 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (stderr).")
     var logLevel: String = "warning"
 
+    @Option(
+        name: .customLong("auth"),
+        help: "scheme:credentials added to the session, as zkCli's addauth (e.g. digest:user:password); repeatable.")
+    var auth: [String] = []
+
+    mutating func validate() throws {
+        for entry in auth { _ = try Self.splitAuth(entry) }
+    }
+
+    /// `digest:user:password` → ("digest", "user:password").
+    static func splitAuth(_ entry: String) throws -> (scheme: String, credentials: String) {
+        guard let colon = entry.firstIndex(of: ":"), colon != entry.startIndex else {
+            throw ValidationError("invalid --auth '\(entry)' (expected scheme:credentials, e.g. digest:user:password)")
+        }
+        return (String(entry[..<colon]), String(entry[entry.index(after: colon)...]))
+    }
+
+    /// Adds the `--auth` identities to the session (the client re-sends them after a reconnect). A refusal is
+    /// printed and ends the command with exit status 4.
+    func authenticate(_ client: ZooKeeperClient) async throws {
+        for entry in auth {
+            let (scheme, credentials) = try Self.splitAuth(entry)
+            do {
+                try await client.addAuth(scheme: scheme, auth: credentials)
+            } catch {
+                await client.close()
+                CLIOutput.error("zooreg: the server refused --auth \(scheme):…: \(error)")
+                throw ExitCode(4)
+            }
+        }
+    }
+
     /// Bootstraps logging to stderr (once per process) and returns a logger.
     func bootstrapLogging(label: String = "zooreg") -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .warning
@@ -51,6 +83,7 @@ struct ClientOptions: ParsableArguments {
             CLIOutput.error("zooreg: cannot connect to \(server): \(error)")
             throw ExitCode(4)
         }
+        try await authenticate(client)
         return client
     }
 }

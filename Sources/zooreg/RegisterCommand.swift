@@ -128,6 +128,7 @@ struct RegisterCommand: AsyncParsableCommand {
         }
         let connectTimeout = client.connectTimeout
         let server = client.server
+        let options = client
         // "ready" must follow the "registered" line: the printer reports each first registration it printed, and
         // the starter waits for it (the registrar yields the event before `register` returns).
         let (printedRegistrations, printedRegistration) = AsyncStream<Void>.makeStream()
@@ -148,6 +149,7 @@ struct RegisterCommand: AsyncParsableCommand {
                 CLIOutput.error("zooreg: cannot connect to \(server): \(error)")
                 throw ExitCode(4)
             }
+            try await options.authenticate(zk)
             let started = ContinuousClock.now
             let registeredOne = try await withThrowingTaskGroup(of: Bool.self) { group in
                 var registered = false
