@@ -107,10 +107,15 @@ public struct SnapshotStore: Sendable {
         } catch {
             throw .io("create", path: temporary, error)
         }
-        let writer = SnapshotWriter(store: self, info: SnapshotInfo(name: name, path: directory + "/" + name, zxid: zxid), temporary: temporary, fd: fd)
         // The header's place; commit fills it in once the body's length and checksum are known.
-        try writer.write([UInt8](repeating: 0, count: Self.headerSize))
-        return writer
+        do {
+            try io.writeAll(fd, [UInt8](repeating: 0, count: Self.headerSize))
+        } catch {
+            try? io.close(fd)
+            try? io.unlink(temporary)
+            throw .io("write", path: temporary, error)
+        }
+        return SnapshotWriter(store: self, info: SnapshotInfo(name: name, path: directory + "/" + name, zxid: zxid), temporary: temporary, fd: fd)
     }
 
     /// A snapshot being written (see ``SnapshotStore/beginWrite(zxid:)``). Use it from one thread at a time.
@@ -194,18 +199,6 @@ public struct SnapshotStore: Sendable {
             try? store.io.close(fd)
             fd = -1
             try? store.io.unlink(temporary)
-        }
-
-        fileprivate func write(_ bytes: [UInt8]) throws(PersistenceError) {
-            let result: Result<Void, PersistenceError> = bytes.withUnsafeBytes { raw in
-                do throws(PersistenceError) {
-                    try write(raw)
-                    return .success(())
-                } catch {
-                    return .failure(error)
-                }
-            }
-            try result.get()
         }
 
         private func write(_ bytes: UnsafeRawBufferPointer) throws(PersistenceError) {
