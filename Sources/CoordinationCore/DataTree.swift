@@ -51,8 +51,8 @@ public struct DataTree: Sendable {
     }
 
     /// Restores a tree from the node section of a snapshot (`count` nodes: path, data, ACL reference, stat
-    /// fields), read straight into the pages; children and indexes are rebuilt from the paths. A node listed before
-    /// its parent (snapshots list slots, and deletes free slots for reuse) waits for a later pass.
+    /// fields), read straight into the pages; children and indexes are rebuilt from the paths. Nodes listed before
+    /// their parents (snapshots list slots, and deletes free slots for reuse) are placed afterwards, shallowest first.
     init(restoring b: inout ByteBuffer, count: Int, acls: ACLTable) throws(SnapshotError) {
         self.acls = acls
         let aclCount = Int32(acls.lists.count)
@@ -141,30 +141,24 @@ public struct DataTree: Sendable {
                 return true
             }
             var pos = 0
-            var waiting: [Int] = []
+            var waiting: [(depth: Int, start: Int)] = []
             for _ in 0..<count {
                 let start = pos
                 guard let n = parse(&pos) else { return }
-                if !place(n) { waiting.append(start) }
+                if !place(n) { waiting.append((n.path.reduce(0) { $1 == UInt8(ascii: "/") ? $0 + 1 : $0 }, start)) }
                 if failure != nil { return }
             }
             consumed = pos
-            // Each pass places at least the next level of what waits, or nothing will ever place it.
-            while !waiting.isEmpty {
-                var still: [Int] = []
-                for start in waiting {
-                    var at = start
-                    guard let n = parse(&at) else { return }
-                    if !place(n) { still.append(start) }
-                    if failure != nil { return }
-                }
-                if still.count == waiting.count {
-                    var at = still[0]
-                    let first = parse(&at).map { String(decoding: $0.path, as: UTF8.self) } ?? "?"
-                    failure = slot(of: "/") == nil ? .missingRoot : .orphan(first)
+            // Shallowest first: every parent that exists is then placed before its children, in one pass.
+            waiting.sort { $0.depth < $1.depth }
+            for (_, start) in waiting {
+                var at = start
+                guard let n = parse(&at) else { return }
+                if !place(n) {
+                    failure = slot(of: "/") == nil ? .missingRoot : .orphan(String(decoding: n.path, as: UTF8.self))
                     return
                 }
-                waiting = still
+                if failure != nil { return }
             }
         }
         if let failure { throw failure }

@@ -175,6 +175,24 @@ import ZooKeeperWire
         #expect(Set(back.tree.children(at: "/")) == ["a", "e"])
         #expect(back.tree.node(at: "/a")?.stat.numChildren == 1)
         #expect(back.tree.contains("/a/b/d"))
+
+        // A deep chain listed deepest first (free slots are reused last-freed first): one sorted pass, not one per
+        // level.
+        var deep = SnapshotWriter()
+        deep.header()
+        deep.sessions([])
+        deep.acls([ACLs.openUnsafe])
+        var chain = ["/"]
+        var path = ""
+        for i in 0..<1000 {
+            path += "/\(i % 10)"
+            chain.append(path)
+        }
+        deep.nodes(([chain[0]] + chain.dropFirst().reversed()).map { SnapshotWriter.Node(path: $0) })
+        let restored = try CoordinationState(snapshot: &deep.buffer)
+        #expect(restored.tree.nodeCount == 1001)
+        #expect(restored.tree.contains(path))
+        #expect(restored.tree.node(at: chain[500])?.stat.numChildren == 1)
     }
 
     @Test func createRefusesExistingPathsAndMissingParents() {
