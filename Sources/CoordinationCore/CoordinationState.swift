@@ -138,7 +138,9 @@ public struct SnapshotImage: Sendable {
     public func encode(into b: inout ByteBuffer) {
         var nodeBytes = 0
         for p in pages.pages { nodeBytes += p.bytes.count - p.garbage }
-        b.reserveCapacity(b.writerIndex + 256 + sessions.count * 64 + nodeBytes + nodeCount * 68)
+        // A lower bound: the pages hold names, not full paths. Each node adds 72 fixed bytes (two lengths, the ACL
+        // reference and the stat fields).
+        b.reserveCapacity(b.writerIndex + 256 + sessions.count * 64 + nodeBytes + nodeCount * 72)
         encode(into: &b, flushingAt: .max) { _ in }
     }
 

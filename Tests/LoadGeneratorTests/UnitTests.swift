@@ -42,6 +42,11 @@ import ZooKeeperClient
         #expect(OpKind.get.writes == false)
         #expect(OpKind.multi.writes)
     }
+
+    /// `index` is written out case by case (it is read on every completion); it must be the position in `allCases`.
+    @Test func indexIsThePositionInAllCases() {
+        for (position, kind) in OpKind.allCases.enumerated() { #expect(kind.index == position, "\(kind)") }
+    }
 }
 
 @Suite struct RateScheduleTests {
