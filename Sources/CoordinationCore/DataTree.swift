@@ -243,7 +243,7 @@ public struct DataTree: Sendable {
         var r = template
         r.parent = parent
         r.childCount = 0
-        let name = parent < 0 ? UnsafeRawBufferPointer(start: nil, count: 0) : Self.nameBytes(path)
+        let name = Self.nameBytes(path)  // empty for the root
         r.nameLength = Int32(name.count)
         r.dataLength = data.map { Int32($0.count) } ?? -1
         r.offset = Int32(store.pages[page].bytes.count)
@@ -436,7 +436,7 @@ public struct DataTree: Sendable {
             released = Int(max(old.dataLength, 0) - max(newLength, 0))
         } else {
             offset = Int32(store.pages[page].bytes.count)
-            if old.parent >= 0 { Self.withBytes(path) { store.pages[page].bytes.append(contentsOf: Self.nameBytes($0)) } }
+            Self.withBytes(path) { store.pages[page].bytes.append(contentsOf: Self.nameBytes($0)) }
             if let data { store.pages[page].bytes.append(contentsOf: data) }
             released = old.byteCount
         }
