@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
         .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
         .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
+        .library(name: "AvahiDNSSD", targets: ["AvahiDNSSD"]),
+        .library(name: "ServiceRegistryLAN", targets: ["ServiceRegistryLAN"]),
         // The server as a library, for embedding (and the microbenchmarks' in-process server).
         .library(name: "CoordinationServer", targets: ["CoordinationServer"]),
     ],
@@ -105,6 +107,38 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libavahi-client (Debian's libavahi-client-dev): the only C API of Avahi the project touches.
+        .systemLibrary(
+            name: "CAvahiClient",
+            pkgConfig: "avahi-client",
+            providers: [.apt(["libavahi-client-dev"])]
+        ),
+        // Safe Swift over libavahi-client: a connection that survives daemon restarts, publishing (entry groups,
+        // collisions), browsing and resolving as AsyncSequences; pure state machines for the decisions.
+        .target(
+            name: "AvahiDNSSD",
+            dependencies: [
+                "CAvahiClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The registry on the LAN: registry names to DNS-SD, the publisher fed by the Resolver's cache, mDNS lookups.
+        .target(
+            name: "ServiceRegistryLAN",
+            dependencies: [
+                "ServiceRegistry", "AvahiDNSSD", "ZooKeeperClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // Load generator of `zooreg bench`: raw pipelined sessions on the ZooKeeperWire codec, HdrHistogram latencies.
         .target(
             name: "LoadGenerator",
@@ -122,7 +156,8 @@ let package = Package(
         .executableTarget(
             name: "zooreg",
             dependencies: [
-                "CoordinationServer", "ServiceRegistry", "ZooKeeperClient", "LoadGenerator",
+                "CoordinationServer", "ServiceRegistry", "ServiceRegistryLAN", "AvahiDNSSD", "ZooKeeperClient",
+                "LoadGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -134,6 +169,12 @@ let package = Package(
         .testTarget(name: "ZooKeeperWireTests", dependencies: ["ZooKeeperWire", "Jute", .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "CoordinationCoreTests", dependencies: ["CoordinationCore", "ZooKeeperWire"], swiftSettings: strict),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence"], swiftSettings: strict),
+        .testTarget(name: "AvahiDNSSDTests", dependencies: ["AvahiDNSSD"], swiftSettings: strict),
+        .testTarget(
+            name: "ServiceRegistryLANTests",
+            dependencies: ["ServiceRegistryLAN", "ServiceRegistry", "AvahiDNSSD"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CoordinationServerTests",
             dependencies: [

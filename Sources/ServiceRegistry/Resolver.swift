@@ -13,17 +13,57 @@ public struct Resolution: Sendable, Hashable, CustomStringConvertible {
     /// True while the resolver is not in sync with ZooKeeper (disconnected, session expired, or catching up
     /// after a reconnect): the answer is the last known state.
     public var isStale: Bool
+    /// Where the answer came from: the registry, or mDNS on the LAN (for a DNS-SD name).
+    public var source: ResolutionSource
 
-    public init(service: String, instances: [ServiceInstance], unhealthyCount: Int, isStale: Bool) {
+    public init(
+        service: String, instances: [ServiceInstance], unhealthyCount: Int, isStale: Bool,
+        source: ResolutionSource = .registry
+    ) {
         self.service = service
         self.instances = instances
         self.unhealthyCount = unhealthyCount
         self.isStale = isStale
+        self.source = source
     }
 
     public var description: String {
         "\(service): \(instances.count) instance(s)" + (unhealthyCount > 0 ? ", \(unhealthyCount) unhealthy" : "")
-            + (isStale ? " (stale)" : "")
+            + (isStale ? " (stale)" : "") + (source == .mdns ? " (mDNS)" : "")
+    }
+}
+
+/// Where a `Resolution` came from.
+public enum ResolutionSource: String, Sendable, Hashable, CustomStringConvertible {
+    /// The registry (ZooKeeper), through the resolver's cache: the source of truth.
+    case registry
+    /// Multicast DNS on the LAN: a view that can lag (a crashed peer's records stay in caches until their TTL).
+    case mdns
+
+    public var description: String { rawValue }
+}
+
+/// Looks DNS-SD names up on the LAN, for `Resolver`: implemented over Avahi by ServiceRegistryLAN's
+/// `MDNSLookup` (this module does not depend on Avahi).
+public protocol LANLookup: Sendable {
+    /// The instances that a DNS-SD name stands for: one service instance (`"Office Printer._ipp._tcp.local"`) or
+    /// every instance of a type (`"_ipp._tcp"`). Empty when none answered within `timeout`.
+    func lookup(_ name: String, timeout: Duration) async throws -> [ServiceInstance]
+}
+
+extension Resolver {
+    /// Whether `name` is a DNS-SD name rather than a registry name: it has a `_service._tcp` or `_service._udp`
+    /// pair of labels (an instance name may come before it and a domain after it).
+    public static func isDNSSDName(_ name: String) -> Bool {
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return false }
+        for index in 1..<labels.count {
+            let label = labels[index].lowercased()
+            if (label == "_tcp" || label == "_udp") && labels[index - 1].hasPrefix("_") && labels[index - 1].count > 1 {
+                return true
+            }
+        }
+        return false
     }
 }
 
@@ -57,6 +97,11 @@ public final class Resolver: Service, Sendable {
         public var maxStaleness: Duration?
         /// Reads in flight at once during a full load. Default 256.
         public var maxConcurrentReads: Int = 256
+        /// Answers DNS-SD names (`"Office Printer._ipp._tcp.local"`, `"_ipp._tcp"`) from mDNS; nil (default):
+        /// only registry names.
+        public var lanLookup: (any LANLookup)?
+        /// How long a DNS-SD lookup waits for answers. Default 3 s.
+        public var lanLookupTimeout: Duration = .seconds(3)
 
         public init(
             basePath: String = RegistryLayout.defaultBasePath, readyTimeout: Duration = .seconds(10),
@@ -110,6 +155,7 @@ public final class Resolver: Service, Sendable {
         var worker: Task<Void, Never>?
         var nextID: UInt64 = 0
         var subscribers: [UInt64: Subscriber] = [:]
+        var cacheSubscribers: [UInt64: AsyncStream<ServiceCacheState>.Continuation] = [:]
         var readyWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var lastError: String?
 
@@ -137,7 +183,26 @@ public final class Resolver: Service, Sendable {
     /// locally. Throws `noInstances` when none is registered, `noHealthyInstances` when all fail their checks
     /// (unless `includeUnhealthy`), `unreachable` when nothing could be loaded or the cache is stale past
     /// `maxStaleness`.
+    ///
+    /// With a `lanLookup` configured, a DNS-SD name (see `isDNSSDName`) that is not a registered service name is
+    /// looked up on the LAN instead; the answer's `source` is then `.mdns`.
     public func resolve(_ service: String, includeUnhealthy: Bool = false) async throws -> Resolution {
+        if let lanLookup = configuration.lanLookup, Self.isDNSSDName(service),
+            !state.withLockedValue({ $0.loaded && $0.cache.contains(service: service) })
+        {
+            let found = try await lanLookup.lookup(service, timeout: configuration.lanLookupTimeout)
+            let healthy = found.filter(\.enabled)
+            let resolution = Resolution(
+                service: service, instances: includeUnhealthy ? found : healthy,
+                unhealthyCount: found.count - healthy.count, isStale: false, source: .mdns)
+            if resolution.instances.isEmpty {
+                if resolution.unhealthyCount > 0 {
+                    throw ServiceRegistryError.noHealthyInstances(service: service, unhealthy: resolution.unhealthyCount)
+                }
+                throw ServiceRegistryError.noInstances(service: service)
+            }
+            return resolution
+        }
         // The hit path takes the lock once: loaded, and the service is known (so its name is valid).
         let hit = state.withLockedValue { state -> (Resolution, ContinuousClock.Instant?)? in
             guard state.loaded, state.worker != nil, state.cache.contains(service: service) else { return nil }
@@ -198,6 +263,27 @@ public final class Resolver: Service, Sendable {
         return stream
     }
 
+    /// The whole cache once loaded, and again after every change (coalesced: a slow reader gets the latest). For
+    /// consumers of the whole registry, such as the LAN publisher. The stream ends when the resolver is closed.
+    public func cacheUpdates() -> AsyncStream<ServiceCacheState> {
+        let (stream, continuation) = AsyncStream<ServiceCacheState>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        start()
+        let id: UInt64? = state.withLockedValue { state in
+            guard !state.closed else { return nil }
+            state.nextID += 1
+            state.cacheSubscribers[state.nextID] = continuation
+            if state.loaded { continuation.yield(state.cache) }
+            return state.nextID
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        let box = self.state
+        continuation.onTermination = { _ in _ = box.withLockedValue { $0.cacheSubscribers.removeValue(forKey: id) } }
+        return stream
+    }
+
     /// A provider that picks one instance of `service` per call with a strategy.
     public func provider(for service: String, strategy: ProviderStrategy = .roundRobin) -> ServiceProvider {
         ServiceProvider(resolver: self, service: service, strategy: strategy)
@@ -255,16 +341,21 @@ public final class Resolver: Service, Sendable {
 
     /// Stops watching; the stream of `instances(of:)` end. The cache stays readable (stale). Idempotent.
     public func close() {
-        let (worker, subscribers, waiters) = state.withLockedValue { state in
+        let (worker, subscribers, waiters, cacheSubscribers) = state.withLockedValue { state in
             state.closed = true
             state.fresh = false
-            let result = (state.worker, Array(state.subscribers.values), Array(state.readyWaiters.values))
+            let result = (
+                state.worker, Array(state.subscribers.values), Array(state.readyWaiters.values),
+                Array(state.cacheSubscribers.values)
+            )
             state.subscribers = [:]
             state.readyWaiters = [:]
+            state.cacheSubscribers = [:]
             return result
         }
         worker?.cancel()
         for subscriber in subscribers { subscriber.continuation.finish() }
+        for subscriber in cacheSubscribers { subscriber.finish() }
         for waiter in waiters { waiter.resume(throwing: ServiceRegistryError.shutDown) }
     }
 
@@ -578,6 +669,9 @@ public final class Resolver: Service, Sendable {
     private func notify(_ services: Set<String>, all: Bool) {
         let deliveries: [(AsyncStream<Resolution>.Continuation, Resolution)] = state.withLockedValue { state in
             guard state.loaded else { return [] }
+            if !services.isEmpty || (all && state.fresh) {
+                for subscriber in state.cacheSubscribers.values { subscriber.yield(state.cache) }
+            }
             var out: [(AsyncStream<Resolution>.Continuation, Resolution)] = []
             for (id, subscriber) in state.subscribers where all || services.contains(subscriber.service) {
                 let now = state.resolution(subscriber.service, includeUnhealthy: subscriber.includeUnhealthy)

@@ -5,6 +5,8 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import ServiceRegistry
+import ServiceRegistryLAN
+import AvahiDNSSD
 import ZooKeeperClient
 
 struct RegisterCommand: AsyncParsableCommand {
@@ -16,7 +18,11 @@ struct RegisterCommand: AsyncParsableCommand {
             ephemeral sequential znode for a generated id, an ephemeral znode at the id with --id. It stays \
             registered across reconnects, server restarts and session expiry. With --check, the check runs every \
             --check-interval; a failing instance is marked unhealthy ("enabled":false), which resolvers skip. \
-            Prints one line per event on stdout ("ready" once registered).
+            Prints one line per event on stdout ("ready" once registered). The instance is also published on the \
+            LAN through avahi-daemon (unless --no-mdns; see `zooreg browse --help` for the DNS-SD mapping), with \
+            the lines published "<name>" <type>, renamed "<old>" "<new>" and withdrawn "<name>" <type>; it is \
+            withdrawn when deregistered, while unhealthy, and on SIGTERM. Without a daemon it warns once and \
+            publishes when one appears.
             """)
 
     @OptionGroup var client: ClientOptions
@@ -63,6 +69,17 @@ struct RegisterCommand: AsyncParsableCommand {
         help: "Deregister when unhealthy this long (registered again on recovery).", transform: parseDuration)
     var deregisterCriticalAfter: Duration?
 
+    @Flag(name: .customLong("mdns"), inversion: .prefixedNo, help: "Publish the instance on the LAN (default on).")
+    var mdns = true
+
+    @Option(
+        name: .customLong("dns-sd-type"),
+        help: "Publish on the LAN as this DNS-SD type (e.g. _http._tcp), written to the payload as dnsSdType.")
+    var dnsSdType: String?
+
+    @Flag(help: "The service is UDP: published as _<name>._udp (payload dnsSdProtocol=udp).")
+    var udp = false
+
     @Option(name: .customLong("replicas"), help: .hidden)
     var replicas: Int = 1
 
@@ -80,6 +97,12 @@ struct RegisterCommand: AsyncParsableCommand {
         for port in [port, sslPort].compactMap({ $0 }) where !(0...65535).contains(port) {
             throw ValidationError("invalid port \(port)")
         }
+        if let dnsSdType, !DNSSDNames.isValidServiceType(dnsSdType) {
+            throw ValidationError("invalid --dns-sd-type '\(dnsSdType)' (expected _name._tcp or _name._udp, name per RFC 6335)")
+        }
+        if dnsSdType != nil || udp, let payload, (try? JSONValue.parse(payload))?.members == nil {
+            throw ValidationError("--dns-sd-type and --udp need an object --payload (or none)")
+        }
     }
 
     func run() async throws {
@@ -91,6 +114,12 @@ struct RegisterCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--payload is not JSON: \(error)")
             }
+        }
+        if dnsSdType != nil || udp {
+            var members = payloadValue?.members ?? []
+            if let dnsSdType { members.append((DNSSDMapping.payloadTypeKey, .string(dnsSdType))) }
+            if udp { members.append((DNSSDMapping.payloadProtocolKey, .string("udp"))) }
+            payloadValue = .object(members)
         }
         var spec: UriSpec?
         if let uriSpec { spec = try UriSpec(uriSpec) }
@@ -132,11 +161,14 @@ struct RegisterCommand: AsyncParsableCommand {
         // "ready" must follow the "registered" line: the printer reports each first registration it printed, and
         // the starter waits for it (the registrar yields the event before `register` returns).
         let (printedRegistrations, printedRegistration) = AsyncStream<Void>.makeStream()
+        let (lanEvents, lanSink) = AsyncStream<RegistrarEvent>.makeStream()
         let printer = ClosureService {
             for await event in registrar.events {
                 if toRegister.count == 1 { CLIOutput.line(Self.render(event)) }
                 if case .registered = event { printedRegistration.yield() }
+                lanSink.yield(event)
             }
+            lanSink.finish()
             printedRegistration.finish()
             // The registrar ends its events while it shuts down, before the group signals this service; returning
             // now would count as an unexpected exit during graceful shutdown.
@@ -181,10 +213,39 @@ struct RegisterCommand: AsyncParsableCommand {
             CLIOutput.line("ready")
             try? await gracefulShutdown()
         }
+        // On the LAN: the connection, and a follower that publishes what the registrar registers. They shut down
+        // after the printer (the registrar's deregistrations reach the follower first), before the client.
+        var lanServices: [any Service] = []
+        if mdns {
+            let connection = AvahiConnection(logger: logger)
+            let lan = RegistrarPublisher(connection: connection, logger: logger)
+            let byID = Dictionary(toRegister.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            if toRegister.count == 1, let only = toRegister.first, !lan.publishes(only) {
+                CLIOutput.error("zooreg: not publishing on the LAN: \(only.address ?? "-") is not an address of this host")
+            }
+            let events = connection.publicationEvents()
+            let lanPrinter = ClosureService {
+                for await event in events where toRegister.count == 1 {
+                    switch event {
+                    case .established(_, let name, let type): CLIOutput.line("published \(LANOptions.quoted(name)) \(type)")
+                    case .renamed(_, let from, let to): CLIOutput.line("renamed \(LANOptions.quoted(from)) \(LANOptions.quoted(to))")
+                    case .withdrawn(_, let name, let type): CLIOutput.line("withdrawn \(LANOptions.quoted(name)) \(type)")
+                    case .failed(_, let reason): CLIOutput.line("lan-failed \(reason)")
+                    }
+                }
+            }
+            let follower = ClosureService {
+                await lan.follow(lanEvents, instances: byID)
+                await connection.flush()
+                await connection.closeAndWait()
+                try? await gracefulShutdown()
+            }
+            lanServices = [lanPrinter, follower]
+        }
         do {
             // Shutdown runs in reverse: the starter, then the registrar (deregisters and ends its events), then the
-            // printer (which prints those events), then the client.
-            try await runGroup(client: zk, services: [printer, registrar, starter], logger: logger)
+            // printer (which prints those events and hands them to the LAN follower), then the client.
+            try await runGroup(client: zk, services: lanServices + [printer, registrar, starter], logger: logger)
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -4,6 +4,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Foundation
+import ServiceRegistryLAN
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,6 +42,20 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(
+        name: .customLong("mdns"), inversion: .prefixedNo,
+        help: "Publish this host's registry instances on the LAN through avahi-daemon (mdns.enabled; default on).")
+    var mdns: Bool?
+
+    @Option(name: .customLong("mdns-services"), help: "Registry services to publish, comma-separated (mdns.services; default all).")
+    var mdnsServices: String?
+
+    @Option(name: .customLong("mdns-interfaces"), help: "Interfaces to publish on, comma-separated (mdns.interfaces; default all).")
+    var mdnsInterfaces: String?
+
+    @Option(name: .customLong("mdns-protocols"), help: "any, ipv4 or ipv6 (mdns.protocols; default any).")
+    var mdnsProtocols: String?
+
     func run() async throws {
         if configPath != nil && configOption != nil {
             throw ValidationError("Give the configuration file either positionally or with --config, not both.")
@@ -54,7 +69,8 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "zooreg")
         let overrides = ServerConfiguration.Overrides(
             dataDir: dataDir, dataLogDir: dataLogDir, clientPort: port, clientPortAddress: address, tickTime: tickTime,
-            metricsHTTPPort: metricsPort)
+            metricsHTTPPort: metricsPort, mdnsEnabled: mdns, mdnsServices: mdnsServices, mdnsInterfaces: mdnsInterfaces,
+            mdnsProtocols: mdnsProtocols)
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration.resolve(configFile: configPath ?? configOption, overrides: overrides)
@@ -76,6 +92,31 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ZooKeeperServer(configuration: configuration, logger: logger, metrics: metrics)
         services.insert(.init(service: server), at: 0)
+        if configuration.mdnsEnabled {
+            // Last in the group, so that it shuts down first: its entries are withdrawn while the server still runs.
+            let lan = LANOptions(
+                services: configuration.mdnsServices, interfaces: configuration.mdnsInterfaces,
+                protocols: configuration.mdnsProtocols, basePath: configuration.mdnsBasePath)
+            do {
+                try lan.validate()
+            } catch {
+                FileHandleOutput.standardError("zooreg: invalid configuration: \(error)\n")
+                throw ExitCode(2)
+            }
+            let listen = configuration.clientPortAddress
+            let host = ["0.0.0.0", "::", "[::]"].contains(listen) ? "127.0.0.1" : listen
+            services.append(.init(service: ClosureService {
+                // The publisher reads the registry through this server's own client port (known once bound).
+                var port = server.port
+                while port == nil {
+                    try await Task.sleep(for: .milliseconds(20))
+                    port = server.port
+                }
+                let publisher = try lan.makePublisher(
+                    server: "\(host.contains(":") ? "[\(host)]" : host):\(port!)", logger: logger)
+                try await publisher.run()
+            }))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -20,6 +20,7 @@ enum ConfigurationKeys {
         "metricsProvider.className", "metricsProvider.httpHost", "metricsProvider.httpPort",
         "metricsProvider.exportJvmInfo",
         "standaloneEnabled", "reconfigEnabled", "initLimit", "syncLimit",
+        "mdns.enabled", "mdns.services", "mdns.interfaces", "mdns.protocols", "mdns.basePath",
     ]
 
     private static let quorumOnly =
@@ -144,6 +145,16 @@ enum ConfigurationKeys {
             configuration.initLimit = try int(key, value, atLeast: 0)
         case "syncLimit":
             configuration.syncLimit = try int(key, value, atLeast: 0)
+        case "mdns.enabled":
+            configuration.mdnsEnabled = try bool(key, value)
+        case "mdns.services":
+            configuration.mdnsServices = try nameList(key, value, expected: "registry service names, comma-separated")
+        case "mdns.interfaces":
+            configuration.mdnsInterfaces = try nameList(key, value, expected: "interface names, comma-separated")
+        case "mdns.protocols":
+            configuration.mdnsProtocols = try ipProtocols(key, value)
+        case "mdns.basePath":
+            configuration.mdnsBasePath = try absolutePath(key, value)
         default:
             if let explanation = unsupportedExplanation(for: key) {
                 throw InvalidSetting(reason: .unsupportedKey(key, explanation: explanation))
@@ -260,6 +271,36 @@ enum ConfigurationKeys {
         guard !value.isEmpty, !value.contains(where: { $0.isWhitespace }) else {
             throw InvalidSetting(
                 reason: .invalidValue(key: key, value: value, expected: "an IP address or host name"))
+        }
+        return value
+    }
+
+    /// A comma-separated list of names without white space inside (empty: none).
+    static func nameList(_ key: String, _ value: String, expected: String) throws(InvalidSetting) -> [String] {
+        let names = value.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            String(part.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        }
+        if value.allSatisfy(\.isWhitespace) { return [] }
+        guard names.allSatisfy({ !$0.isEmpty && !$0.contains(where: \.isWhitespace) }) else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+        }
+        return names
+    }
+
+    /// `any`, `ipv4` or `ipv6`.
+    static func ipProtocols(_ key: String, _ value: String) throws(InvalidSetting) -> String {
+        let lower = value.lowercased()
+        guard ["any", "ipv4", "ipv6"].contains(lower) else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "any, ipv4 or ipv6"))
+        }
+        return lower
+    }
+
+    /// A znode path: starts with '/', no trailing '/' (except the root), no empty segment.
+    static func absolutePath(_ key: String, _ value: String) throws(InvalidSetting) -> String {
+        let valid = value.hasPrefix("/") && (value == "/" || (!value.hasSuffix("/") && !value.contains("//")))
+        guard valid else {
+            throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "an absolute znode path"))
         }
         return value
     }

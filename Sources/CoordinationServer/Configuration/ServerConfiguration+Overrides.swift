@@ -22,6 +22,11 @@ extension ServerConfiguration {
         public var containerCheckIntervalMs: Int?
         public var metricsHTTPHost: String?
         public var metricsHTTPPort: Int?
+        public var mdnsEnabled: Bool?
+        public var mdnsServices: String?
+        public var mdnsInterfaces: String?
+        public var mdnsProtocols: String?
+        public var mdnsBasePath: String?
 
         public init(
             dataDir: String? = nil,
@@ -43,7 +48,12 @@ extension ServerConfiguration {
             extendedTypesEnabled: Bool? = nil,
             containerCheckIntervalMs: Int? = nil,
             metricsHTTPHost: String? = nil,
-            metricsHTTPPort: Int? = nil
+            metricsHTTPPort: Int? = nil,
+            mdnsEnabled: Bool? = nil,
+            mdnsServices: String? = nil,
+            mdnsInterfaces: String? = nil,
+            mdnsProtocols: String? = nil,
+            mdnsBasePath: String? = nil
         ) {
             self.dataDir = dataDir
             self.dataLogDir = dataLogDir
@@ -65,6 +75,11 @@ extension ServerConfiguration {
             self.containerCheckIntervalMs = containerCheckIntervalMs
             self.metricsHTTPHost = metricsHTTPHost
             self.metricsHTTPPort = metricsHTTPPort
+            self.mdnsEnabled = mdnsEnabled
+            self.mdnsServices = mdnsServices
+            self.mdnsInterfaces = mdnsInterfaces
+            self.mdnsProtocols = mdnsProtocols
+            self.mdnsBasePath = mdnsBasePath
         }
 
         /// The configuration with these overrides applied and checked. Errors have the `.commandLine` source.
@@ -151,6 +166,17 @@ extension ServerConfiguration {
                 try ConfigurationKeys.checkPort("metricsProvider.httpPort", metricsHTTPPort)
                 c.metricsHTTPPort = metricsHTTPPort
             }
+            if let mdnsEnabled { c.mdnsEnabled = mdnsEnabled }
+            if let mdnsServices {
+                c.mdnsServices = try ConfigurationKeys.nameList(
+                    "mdns.services", mdnsServices, expected: "registry service names, comma-separated")
+            }
+            if let mdnsInterfaces {
+                c.mdnsInterfaces = try ConfigurationKeys.nameList(
+                    "mdns.interfaces", mdnsInterfaces, expected: "interface names, comma-separated")
+            }
+            if let mdnsProtocols { c.mdnsProtocols = try ConfigurationKeys.ipProtocols("mdns.protocols", mdnsProtocols) }
+            if let mdnsBasePath { c.mdnsBasePath = try ConfigurationKeys.absolutePath("mdns.basePath", mdnsBasePath) }
             return c
         }
 
@@ -177,6 +203,11 @@ extension ServerConfiguration {
             case "znode.container.checkIntervalMs": containerCheckIntervalMs != nil
             case "metricsProvider.httpHost": metricsHTTPHost != nil
             case "metricsProvider.httpPort": metricsHTTPPort != nil
+            case "mdns.enabled": mdnsEnabled != nil
+            case "mdns.services": mdnsServices != nil
+            case "mdns.interfaces": mdnsInterfaces != nil
+            case "mdns.protocols": mdnsProtocols != nil
+            case "mdns.basePath": mdnsBasePath != nil
             default: false
             }
         }

@@ -134,6 +134,25 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// ZooKeeper's PrometheusMetricsProvider; 0 = no endpoint).
     public var metricsHTTPPort: Int = 7000
 
+    // MARK: LAN (mDNS)
+
+    /// `mdns.enabled`: publish this host's registry instances on the LAN through avahi-daemon (default true; the
+    /// server keeps serving, with one warning, where there is no daemon). Read by `zooreg serve`, which runs the
+    /// publisher beside the server.
+    public var mdnsEnabled: Bool = true
+
+    /// `mdns.services`: the registry services to publish, comma-separated (default empty: all).
+    public var mdnsServices: [String] = []
+
+    /// `mdns.interfaces`: the network interfaces to publish on, comma-separated names (default empty: all).
+    public var mdnsInterfaces: [String] = []
+
+    /// `mdns.protocols`: `any` (default), `ipv4` or `ipv6`: which IP protocols the entries are published over.
+    public var mdnsProtocols: String = "any"
+
+    /// `mdns.basePath`: the registry's base path that the publisher follows (default `/services`).
+    public var mdnsBasePath: String = "/services"
+
     // MARK: Accepted without effect
 
     /// `initLimit`, `syncLimit`: quorum timing, accepted so stock zoo.cfg files load; no effect standalone.
