@@ -112,7 +112,7 @@ class Server:
         if self.impl == ZOOKEEPER:
             return ["java", *JVM_FLAGS, "-cp", ":".join(ZOOKEEPER_JARS),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.cfg)]
-        return [str(self.zooreg_bin), "serve", "--config", str(self.cfg), "--log-level", "warning"]
+        return [str(self.zooreg_bin), "serve", "--config", str(self.cfg), "--log-level", "warning", "--no-mdns"]
 
     @property
     def address(self) -> str:

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import ServiceRegistry
+import ServiceRegistryLAN
+import AvahiDNSSD
 import ZooKeeperClient
 
 struct ResolveCommand: AsyncParsableCommand {
@@ -13,13 +15,15 @@ struct ResolveCommand: AsyncParsableCommand {
             Text output: one line per instance, "address:port<TAB>id" (plus "<TAB>ssl=…" and "<TAB>unhealthy"). \
             --json prints {"service":…,"stale":…,"instances":[…]} with each instance in Curator's JSON. --watch \
             prints the current instances, then again after every change, until SIGTERM/SIGINT. \
-            Exit status: 3 when the service has no (healthy) instance, 4 when ZooKeeper is unreachable.
+            Exit status: 3 when the service has no (healthy) instance, 4 when ZooKeeper is unreachable. \
+            A DNS-SD name ("Office Printer._ipp._tcp.local", or a type such as _ipp._tcp) is answered from mDNS \
+            through avahi-daemon (JSON "source":"mdns"), unless the registry has a service of that name.
             """)
 
     @OptionGroup var client: ClientOptions
     @OptionGroup var registry: RegistryOptions
 
-    @Argument(help: "The service name.")
+    @Argument(help: "The service name, or a DNS-SD name or type.")
     var name: String
 
     @Flag(help: "Print JSON.")
@@ -32,11 +36,16 @@ struct ResolveCommand: AsyncParsableCommand {
     var all = false
 
     func validate() throws {
+        if Resolver.isDNSSDName(name) {
+            if watch { throw ValidationError("--watch is for registry names; use `zooreg browse --watch` for DNS-SD") }
+            return
+        }
         try RegistryLayout.validateServiceName(name)
     }
 
     func run() async throws {
         let logger = client.bootstrapLogging()
+        if Resolver.isDNSSDName(name) { return try await resolveOnLAN(logger: logger) }
         let (zk, resolver) = try await makeResolver(client: client, registry: registry, logger: logger)
         if !watch {
             defer { resolver.close() }
@@ -66,6 +75,38 @@ struct ResolveCommand: AsyncParsableCommand {
         try await runGroup(client: zk, services: [resolver, printer], logger: logger)
     }
 
+    /// A DNS-SD name: answered from mDNS unless the registry has a service of that name. The registry is read
+    /// if it is reachable; mDNS answers even when it is not.
+    func resolveOnLAN(logger: Logger) async throws {
+        let connection = AvahiConnection(logger: logger)
+        defer { connection.close() }
+        let zk = try client.makeClient(logger: logger)
+        var configuration = Resolver.Configuration(basePath: registry.basePath, readyTimeout: .seconds(2))
+        configuration.lanLookup = MDNSLookup(connection: connection)
+        let resolver: Resolver
+        do {
+            resolver = try Resolver(client: zk, configuration: configuration, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        defer { resolver.close() }
+        do {
+            output(try await resolver.resolve(name, includeUnhealthy: all))
+            await zk.close()
+        } catch let error as ServiceRegistryError {
+            await zk.close()
+            if json, case .noInstances = error {
+                output(Resolution(service: name, instances: [], unhealthyCount: 0, isStale: false, source: .mdns))
+            }
+            if case .noInstances = error, case .noDaemon = connection.status {
+                CLIOutput.error("zooreg: avahi-daemon is not reachable (\(connection.status))")
+                throw ExitCode(4)
+            }
+            CLIOutput.error("zooreg: \(error)")
+            throw error.exitCode
+        }
+    }
+
     func output(_ resolution: Resolution) {
         if json {
             CLIOutput.line(Self.json(resolution).serialized())
@@ -87,6 +128,7 @@ struct ResolveCommand: AsyncParsableCommand {
         .object([
             ("service", .string(resolution.service)),
             ("stale", .bool(resolution.isStale)),
+            ("source", .string(resolution.source.rawValue)),
             ("unhealthy", .number(resolution.unhealthyCount)),
             ("instances", .array(resolution.instances.map { $0.curatorJSON() })),
         ])

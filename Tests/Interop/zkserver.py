@@ -144,7 +144,8 @@ class Server:
             binary = zooreg_binary()
             if not binary.exists():
                 raise ServerError(f"zooreg binary not found at {binary} (build it, or set ZOOREG_BIN)")
-            return [str(binary), "serve", "--config", str(self.cfg_path)]
+            # LAN publishing off: the suite compares ZooKeeper semantics (the LAN suite, Tests/LAN, covers it).
+            return [str(binary), "serve", "--config", str(self.cfg_path), "--no-mdns"]
         raise ServerError(f"unknown implementation {self.impl}")
 
     # -- lifecycle
