@@ -49,7 +49,6 @@ let package = Package(
             dependencies: [
                 "Jute", "ZooKeeperWire",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -69,6 +68,7 @@ let package = Package(
             dependencies: [
                 "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

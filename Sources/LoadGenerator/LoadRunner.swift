@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ZooKeeperClient
@@ -182,14 +183,14 @@ func withDeadline<T: Sendable>(
 ) async throws -> T {
     let loop = future.eventLoop
     let promise = loop.makePromise(of: T.self)
-    let expired = NIOLockedBool()
+    let expired = NIOLockedValueBox(false)
     let timer = loop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
-        expired.set()
+        expired.withLockedValue { $0 = true }
         promise.fail(BenchError.timedOut("after \(seconds) s"))
     }
     future.whenComplete { result in
         timer.cancel()
-        if expired.value, case .success(let value) = result { onLate?(value) }
+        if expired.withLockedValue({ $0 }), case .success(let value) = result { onLate?(value) }
         promise.completeWith(result)
     }
     return try await promise.futureResult.get()
@@ -219,14 +220,14 @@ struct Progress {
         let step = interval ?? 0.05
         var (last, _) = await completed()
         var lastTime = begin
-        let finished = NIOLockedBool()
-        future?.whenComplete { _ in finished.set() }
-        while NIODeadline.now() < end && !finished.value {
+        let finished = NIOLockedValueBox(false)
+        future?.whenComplete { _ in finished.withLockedValue { $0 = true } }
+        while NIODeadline.now() < end && !finished.withLockedValue({ $0 }) {
             let remaining = Double((end - NIODeadline.now()).nanoseconds) / 1e9
             let slice = min(step, max(0, remaining))
             // Sleep in short slices so an operation-count run ends promptly.
             var slept = 0.0
-            while slept < slice && !finished.value {
+            while slept < slice && !finished.withLockedValue({ $0 }) {
                 let nap = min(0.02, slice - slept)
                 try await Task.sleep(for: .nanoseconds(Int64(nap * 1e9)))
                 slept += nap

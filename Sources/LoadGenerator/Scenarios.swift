@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ZooKeeperWire
@@ -157,10 +158,10 @@ public enum Populate {
                 })
             }
             let all = EventLoopFuture.andAllSucceed(futures, on: loop)
-            let finished = NIOLockedBool()
-            all.whenComplete { _ in finished.set() }
+            let finished = NIOLockedValueBox(false)
+            all.whenComplete { _ in finished.withLockedValue { $0 = true } }
             var ticks = 0
-            while !finished.value {
+            while !finished.withLockedValue({ $0 }) {
                 try await Task.sleep(for: .milliseconds(50))
                 ticks += 1
                 if progress && ticks % 20 == 0 {
@@ -185,9 +186,9 @@ public enum Populate {
 
 /// A counter shared across threads.
 final class NIOLockedCounter: Sendable {
-    private let box = NIOLockedValueBoxInt()
-    var value: Int { box.get() }
-    func add(_ n: Int) { box.add(n) }
+    private let box = NIOLockedValueBox(0)
+    var value: Int { box.withLockedValue { $0 } }
+    func add(_ n: Int) { box.withLockedValue { $0 += n } }
 }
 
 // MARK: - Watch fan-out

@@ -537,7 +537,7 @@ public final class Resolver: Service, Sendable {
             "Resolver loaded the registry",
             metadata: [
                 "services": "\(tree.count)", "instances": "\(instances.count)",
-                "ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
+                "ms": "\((ContinuousClock.now - started).zkWholeMilliseconds)",
             ])
         notify(changed, all: false)
     }

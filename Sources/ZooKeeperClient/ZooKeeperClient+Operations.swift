@@ -47,7 +47,7 @@ extension ZooKeeperClient {
             guard let ttl, ttl > .zero else {
                 throw ZooKeeperError(code: .badArguments, path: path, message: "a TTL mode needs a positive ttl")
             }
-            let ms = Int64(ttl.components.seconds) * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+            let ms = ttl.zkWholeMilliseconds
             return .createTTL(
                 CreateTTLRequest(path: serverPath, data: bytes, acl: acl, flags: mode.rawValue, ttl: max(1, ms)))
         }

@@ -35,6 +35,40 @@ public enum OpCode: Int32, Sendable, Hashable, CaseIterable {
     case error = -1
 }
 
+extension OpCode {
+    /// ZooKeeper's abbreviation of the operation, as `cons` shows it in `lop` (Request.op2String in
+    /// ZooKeeper's server); "NA" for the operations it has none for.
+    public var shortName: String {
+        switch self {
+        case .ping: "PING"
+        case .createSession: "SESS"
+        case .multi: "MULT"
+        case .multiRead: "MLTR"
+        case .create, .create2, .createContainer, .createTTL: "CREA"
+        case .delete, .deleteContainer: "DELE"
+        case .setData: "SETD"
+        case .reconfig: "RECO"
+        case .setACL: "SETA"
+        case .closeSession: "CLOS"
+        case .sync: "SYNC"
+        case .check: "CHEC"
+        case .exists: "EXIS"
+        case .getData: "GETD"
+        case .setWatches: "SETW"
+        case .setWatches2: "STW2"
+        case .addWatch: "ADDW"
+        case .getACL: "GETA"
+        case .getChildren, .getChildren2: "GETC"
+        case .getAllChildrenNumber: "GETACN"
+        case .checkWatches: "CHKW"
+        case .removeWatches: "REMW"
+        case .whoAmI: "HOMI"
+        case .getEphemerals: "GETE"
+        case .notification, .auth, .sasl, .error: "NA"
+        }
+    }
+}
+
 /// The xids ZooKeeper reserves for requests and replies outside the normal sequence.
 public enum SpecialXid {
     /// A watch notification from the server.

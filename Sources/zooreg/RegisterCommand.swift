@@ -207,7 +207,7 @@ struct RegisterCommand: AsyncParsableCommand {
                 _ = await printed.next()
             }
             if toRegister.count > 1 {
-                let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+                let ms = elapsed.zkMilliseconds
                 CLIOutput.line("registered \(toRegister.count) instances in \(String(format: "%.1f", ms)) ms")
             }
             CLIOutput.line("ready")

@@ -1,3 +1,4 @@
+import ZooKeeperWire
 /// Everything the four-letter words print, gathered by the server at one moment. The renderer only formats
 /// it. Times are milliseconds, sizes bytes. Lists are printed in the order given (ZooKeeper prints hash-map
 /// order; sorting them makes output stable).
@@ -221,33 +222,7 @@ public struct ConnectionStatus: Sendable, Equatable {
     /// ZooKeeper's abbreviation of an operation for `lop=` (FinalRequestProcessor), by opcode; "NA" for
     /// anything else.
     public static func lastOperationName(opCode: Int32) -> String {
-        switch opCode {
-        case 11: "PING"
-        case -10: "SESS"
-        case 14: "MULT"
-        case 22: "MLTR"
-        case 1, 15, 19, 21: "CREA"
-        case 2, 20: "DELE"
-        case 5: "SETD"
-        case 16: "RECO"
-        case 7: "SETA"
-        case -11: "CLOS"
-        case 9: "SYNC"
-        case 13: "CHEC"
-        case 3: "EXIS"
-        case 4: "GETD"
-        case 101: "SETW"
-        case 105: "STW2"
-        case 106: "ADDW"
-        case 6: "GETA"
-        case 8, 12: "GETC"
-        case 104: "GETACN"
-        case 17: "CHKW"
-        case 18: "REMW"
-        case 107: "HOMI"
-        case 103: "GETE"
-        default: "NA"
-        }
+        OpCode(rawValue: opCode)?.shortName ?? "NA"
     }
 }
 

@@ -155,7 +155,7 @@ final class ServerEngine {
         if let c = connection {
             c.received += 1
             c.lastXid = xid
-            c.lastOp = ConnectionStatus.lastOperationName(opCode: request.opCode.rawValue)
+            c.lastOp = request.opCode.shortName
             c.outstanding += 1
         }
         core.receive(id, xid: xid, request: request, now: now, into: &actions)
