@@ -205,9 +205,8 @@ public final class AvahiConnection: Service, Sendable {
         for waiter in waiters { waiter.resume(returning: false) }
         supervisor?.cancel()
         reconnect?.finish()
-        guard wasStarted else { return }
-        // No more callbacks after this: stop joins Avahi's thread.
-        avahi_threaded_poll_stop(poll.pointer)
+        // No more callbacks after this: stop joins Avahi's thread (a connection never started has none).
+        if wasStarted { avahi_threaded_poll_stop(poll.pointer) }
         let (groups, browsers, resolvers, client, browses, subscribers, selfReference) = state.withLockedValue {
             state in
             let groups = Array(state.groups.values)

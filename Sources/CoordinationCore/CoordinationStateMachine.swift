@@ -133,6 +133,24 @@ public struct CoordinationStateMachine: Sendable {
 
     // MARK: Requests
 
+    /// A request frame whose body could not be decoded, answered as ZooKeeper answers it: an unknown request
+    /// type gets `unimplemented` with zxid -1 (ZooKeeper's UnimplementedRequestProcessor answers with the
+    /// request's zxid, which is -1) and the connection is closed; any other malformed body gets
+    /// `marshallingError` and the connection stays open.
+    public mutating func receiveUndecodable(
+        _ id: ConnectionID, xid: Int32, error: WireError, into actions: inout [CoreAction]
+    ) {
+        guard connections[id] != nil else { return }
+        switch error {
+        case .unknownOpCode:
+            actions.append(.send(id, .reply(xid: xid, zxid: -1, err: .unimplemented, response: .empty), after: state.lastZxid))
+            actions.append(.close(id, reason: .unimplemented))
+        default:
+            actions.append(.send(
+                id, .reply(xid: xid, zxid: state.lastZxid, err: .marshallingError, response: .empty), after: state.lastZxid))
+        }
+    }
+
     /// One request frame from an established connection.
     public mutating func receive(
         _ id: ConnectionID, xid: Int32, request: ZooKeeperRequest, now: CoreTime, into actions: inout [CoreAction]

@@ -51,6 +51,9 @@ public final class ZooKeeperServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
+                .childChannelOption(
+                    .writeBufferWaterMark,
+                    value: .init(low: configuration.clientOutputHighWaterMark / 2, high: configuration.clientOutputHighWaterMark))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(

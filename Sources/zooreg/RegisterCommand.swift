@@ -233,6 +233,8 @@ struct RegisterCommand: AsyncParsableCommand {
                     case .failed(_, let reason): CLIOutput.line("lan-failed \(reason)")
                     }
                 }
+                // The follower closes the connection (ending these events) before this service is told to stop.
+                try? await gracefulShutdown()
             }
             let follower = ClosureService {
                 await lan.follow(lanEvents, instances: byID)

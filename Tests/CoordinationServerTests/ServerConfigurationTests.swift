@@ -142,6 +142,13 @@ import Testing
             metricsProvider.exportJvmInfo=true
             standaloneEnabled=true
             reconfigEnabled=false
+            clientOutputHighWaterMark=65536
+            clientOutputCloseLimit=1048576
+            mdns.enabled=false
+            mdns.services=billing, api
+            mdns.interfaces=eth0
+            mdns.protocols=IPv4
+            mdns.basePath=/registry
             """
         let c = try parse(text)
         #expect(c.tickTime == 2000)
@@ -171,10 +178,36 @@ import Testing
         #expect(c.metricsProviderClassName == "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider")
         #expect(c.metricsHTTPHost == "127.0.0.1")
         #expect(c.metricsHTTPPort == 7001)
+        #expect(c.clientOutputHighWaterMark == 65536)
+        #expect(c.clientOutputCloseLimit == 1_048_576)
+        #expect(!c.mdnsEnabled)
+        #expect(c.mdnsServices == ["billing", "api"])
+        #expect(c.mdnsInterfaces == ["eth0"])
+        #expect(c.mdnsProtocols == "ipv4")
+        #expect(c.mdnsBasePath == "/registry")
         #expect(c.warnings.isEmpty)
         // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort.
         let keys = try JavaPropertiesReader.entries(of: text).map(\.key)
         #expect(Set(ConfigurationKeys.accepted).subtracting(keys) == ["admin.serverPort"])
+    }
+
+    @Test func lanAndOutputKeysRejectBadValues() throws {
+        for bad in [
+            "mdns.enabled=yes", "mdns.protocols=ipx", "mdns.services=a,,b", "mdns.interfaces=eth 0",
+            "mdns.basePath=services", "mdns.basePath=/services/", "clientOutputHighWaterMark=10",
+            "clientOutputCloseLimit=lots",
+        ] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try parse("dataDir=/d\n\(bad)\n") }
+        }
+        let defaults = try parse("dataDir=/d\n")
+        #expect(defaults.mdnsEnabled && defaults.mdnsServices.isEmpty && defaults.mdnsProtocols == "any")
+        #expect(defaults.clientOutputHighWaterMark == 1 << 20 && defaults.clientOutputCloseLimit == 16 << 20)
+        let overridden = try ServerConfiguration.Overrides(mdnsEnabled: false, mdnsServices: "x", mdnsProtocols: "ipv6")
+            .apply(to: defaults)
+        #expect(!overridden.mdnsEnabled && overridden.mdnsServices == ["x"] && overridden.mdnsProtocols == "ipv6")
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration.Overrides(mdnsProtocols: "both-ways").apply(to: defaults)
+        }
     }
 
     @Test func whitelistStarAndEmpty() throws {

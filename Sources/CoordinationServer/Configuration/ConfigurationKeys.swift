@@ -13,6 +13,7 @@ enum ConfigurationKeys {
         "tickTime", "minSessionTimeout", "maxSessionTimeout",
         "autopurge.snapRetainCount", "autopurge.purgeInterval",
         "4lw.commands.whitelist", "jute.maxbuffer", "globalOutstandingLimit",
+        "clientOutputHighWaterMark", "clientOutputCloseLimit",
         "snapCount", "preAllocSize", "forceSync", "syncEnabled", "commitPacing",
         "DigestAuthenticationProvider.superDigest", "extendedTypesEnabled",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "znode.container.maxNeverUsedIntervalMs",
@@ -95,6 +96,12 @@ enum ConfigurationKeys {
             configuration.juteMaxBuffer = try juteMaxBuffer(key, value)
         case "globalOutstandingLimit":
             configuration.globalOutstandingLimit = try int(key, value, atLeast: 1)
+        case "clientOutputHighWaterMark":
+            configuration.clientOutputHighWaterMark = try int(
+                key, value, atLeast: 1024, expected: "a number of bytes, at least 1024")
+        case "clientOutputCloseLimit":
+            configuration.clientOutputCloseLimit = try int(
+                key, value, atLeast: 1024, expected: "a number of bytes, at least 1024")
         case "snapCount":
             let count = try int(key, value)
             if count < 2 {

@@ -40,9 +40,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `jute.maxbuffer` system property; zooreg accepts it as a key (decimal or `0x` hexadecimal).
     public var juteMaxBuffer: Int = 0xfffff
 
-    /// `globalOutstandingLimit`: requests queued in the server before it stops reading from clients
-    /// (default 1000).
+    /// `globalOutstandingLimit`: requests in flight in the server (received, not yet answered) before it stops
+    /// reading from the connections that have requests in flight (default 1000), as ZooKeeper does.
     public var globalOutstandingLimit: Int = 1000
+
+    /// `clientOutputHighWaterMark`: bytes a connection may have waiting to be sent before the server stops reading
+    /// its requests, until half of that is sent (default 1 MiB). zooreg's own key.
+    public var clientOutputHighWaterMark: Int = 1 << 20
+
+    /// `clientOutputCloseLimit`: bytes (watch events, held replies) queued for a connection after it passed the
+    /// high-water mark before the server closes it with a log line (default 16 MiB). zooreg's own key.
+    public var clientOutputCloseLimit: Int = 16 << 20
 
     // MARK: Time and sessions
 

@@ -6,7 +6,7 @@ import ZooKeeperWire
 extension ServerEngine {
     /// Answers a four-letter word (ZooKeeper's format, see `FourLetterWordRenderer`) and closes the connection.
     func fourLetterWord(_ word: String, connection id: ConnectionID) {
-        guard let c = connections[id], let known = FourLetterWord(rawValue: word) else { return }
+        guard let channel = channel(of: id), let known = FourLetterWord(rawValue: word) else { return }
         let whitelisted = configuration.isEnabled(known)
         if whitelisted {
             switch known.sideEffect {
@@ -16,9 +16,8 @@ extension ServerEngine {
             }
         }
         let text = FourLetterWordRenderer.render(known, snapshot: statusSnapshot(asking: id), whitelisted: whitelisted)
-        var buffer = c.channel.allocator.buffer(capacity: text.utf8.count)
+        var buffer = channel.allocator.buffer(capacity: text.utf8.count)
         buffer.writeString(text)
-        let channel = c.channel
         channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
     }
 
@@ -27,7 +26,9 @@ extension ServerEngine {
         var s = ServerStatusSnapshot(
             version: ServerVersion.full(zooregVersion: ServerEngine.version),
             configuration: ConfigurationReport(configuration, boundClientPort: boundPort))
-        let stats = self.stats
+        let stats = machine.stats
+        let core = machine.core
+        let connections = machine.connections
         s.requestLatency = LatencySummary(
             min: stats.latencyCount == 0 ? 0 : stats.minLatencyMicros / 1000, max: stats.maxLatencyMicros / 1000,
             count: stats.latencyCount, total: stats.totalLatencyMicros / 1000)
@@ -60,8 +61,8 @@ extension ServerEngine {
         s.uptimeMilliseconds = ServerClock.wallMillis() - startedAt
         s.environment = EnvironmentEntry.current(zookeeperVersion: s.version)
         (s.openFileDescriptorCount, s.maxFileDescriptorCount) = Self.fileDescriptorCounts()
-        s.counters.snapshotCount = snapshotsTaken
-        s.counters.expiredSessionCount = expiredSessions
+        s.counters.snapshotCount = machine.snapshotsTaken
+        s.counters.expiredSessionCount = machine.expiredSessions
         return s
     }
 

@@ -1,16 +1,16 @@
 import CoordinationCore
-import Jute
 import Logging
 import NIOCore
 import ZooKeeperWire
 
-/// One client connection: turns frames into handshake / request calls on the engine. Lives on the engine's loop.
+/// One client connection: hands frames, read bursts and writability changes to the engine, which decides
+/// everything (the handshake comes first, then requests: see `ServerEngineStateMachine.frameReceived`). Lives on
+/// the engine's loop.
 final class ZooKeeperConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = InboundServerFrame
 
     private let engine: ServerEngine
     private var id: ConnectionID?
-    private var handshaken = false
 
     init(engine: ServerEngine) {
         self.engine = engine
@@ -33,37 +33,19 @@ final class ZooKeeperConnectionHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .fourLetterWord(let word):
             engine.fourLetterWord(word, connection: id)
-        case .frame(var frame):
-            if !handshaken {
-                handshaken = true
-                do {
-                    let request = try ConnectRequest(juteFrom: &frame)
-                    engine.handshake(id, request)
-                } catch {
-                    engine.logger.warning("Malformed handshake, closing connection", metadata: ["connection": "\(id)", "error": "\(error)"])
-                    context.close(promise: nil)
-                }
-                return
-            }
-            guard let xid = frame.readInteger(endianness: .big, as: Int32.self),
-                let type = frame.readInteger(endianness: .big, as: Int32.self)
-            else {
-                engine.logger.warning("Request shorter than its header, closing connection", metadata: ["connection": "\(id)"])
-                context.close(promise: nil)
-                return
-            }
-            do {
-                let request = try ZooKeeperRequest.decode(opCode: type, from: &frame, allowTrailingBytes: true)
-                engine.request(id, xid: xid, request: request)
-            } catch {
-                engine.undecodable(id, xid: xid, error: error)
-            }
+        case .frame(let frame):
+            engine.frame(id, frame)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         engine.endOfBatch()
         context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let id { engine.writabilityChanged(id, writable: context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
