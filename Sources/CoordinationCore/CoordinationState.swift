@@ -152,7 +152,9 @@ public struct SnapshotImage: Sendable {
         b.writeJuteInt(CoordinationState.snapshotVersion)
         b.writeJuteLong(lastZxid)
         b.writeJuteInt(Int32(sessions.count))
-        for (id, s) in sessions {
+        // In session id order, so that the same state always encodes to the same bytes (replicas compare them).
+        for id in sessions.keys.sorted() {
+            let s = sessions[id]!
             b.writeJuteLong(id)
             b.writeJuteInt(s.timeout)
             b.writeJuteBuffer(s.password)
