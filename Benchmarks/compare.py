@@ -78,6 +78,18 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+
+_LAN_SUPPORT: dict = {}
+
+
+def zooreg_has_lan(binary) -> bool:
+    """Whether this zooreg binary has LAN publishing (and so `serve --no-mdns`)."""
+    key = str(binary)
+    if key not in _LAN_SUPPORT:
+        out = subprocess.run([key, "serve", "--help"], capture_output=True, text=True, timeout=30)
+        _LAN_SUPPORT[key] = "--no-mdns" in out.stdout or "--mdns" in out.stdout
+    return _LAN_SUPPORT[key]
+
 class Server:
     """One server process with its own port and data dir; restartable on both."""
 
@@ -112,7 +124,10 @@ class Server:
         if self.impl == ZOOKEEPER:
             return ["java", *JVM_FLAGS, "-cp", ":".join(ZOOKEEPER_JARS),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.cfg)]
-        return [str(self.zooreg_bin), "serve", "--config", str(self.cfg), "--log-level", "warning", "--no-mdns"]
+        command = [str(self.zooreg_bin), "serve", "--config", str(self.cfg), "--log-level", "warning"]
+        if zooreg_has_lan(self.zooreg_bin):
+            command.append("--no-mdns")  # the benchmark measures the server (binaries before the LAN part lack it)
+        return command
 
     @property
     def address(self) -> str:
