@@ -75,10 +75,6 @@ public actor Registrar: Service {
         public var acl: [ACL] = ACL.openUnsafe
         /// How long shutdown waits for the deletes. Default 5 s.
         public var shutdownTimeout: Duration = .seconds(5)
-        /// Fault injection for tests: the first N successful creates are treated as if their reply had been lost
-        /// to a disconnect (the node exists, the registrar does not know its path).
-        public var simulatedLostCreateReplies: Int = 0
-
         public init(basePath: String = RegistryLayout.defaultBasePath) {
             self.basePath = basePath
         }
@@ -110,7 +106,6 @@ public actor Registrar: Service {
     private var lockWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var maintenance: Task<Void, Never>?
     private var isShutDown = false
-    private var lostRepliesToSimulate: Int
 
     /// Throws `ServiceRegistryError.invalidArgument` for an invalid base path.
     public init(client: ZooKeeperClient, configuration: Configuration = Configuration(), logger: Logger) throws {
@@ -118,7 +113,6 @@ public actor Registrar: Service {
         self.configuration = configuration
         self.layout = try RegistryLayout(basePath: configuration.basePath)
         self.logger = logger
-        self.lostRepliesToSimulate = configuration.simulatedLostCreateReplies
         (events, eventSink) = AsyncStream<RegistrarEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
@@ -450,13 +444,7 @@ public actor Registrar: Service {
                 switch current {
                 case .create(let path, let mode):
                     let created = try await client.create(path, data: data, acl: configuration.acl, mode: mode)
-                    if lostRepliesToSimulate > 0 {
-                        lostRepliesToSimulate -= 1
-                        logger.notice("Simulating a lost create reply", metadata: ["path": "\(created)"])
-                        step = machine.createFailed(.connectionLoss)
-                    } else {
-                        step = machine.created(path: created)
-                    }
+                    step = machine.created(path: created)
                 case .createParents(let path):
                     try await createParents(of: path)
                     step = machine.parentsCreated()

@@ -1,26 +1,13 @@
-/// Path rules of ZooKeeper's PathUtils, and the chroot arithmetic of its Java client.
-enum ZNodePath {
-    /// Throws `badArguments` unless `path` is a valid znode path: absolute, no empty, `.` or `..` segment, no
-    /// trailing slash (except `/` itself, or before the suffix of a sequential create), no NUL or control
-    /// characters that ZooKeeper refuses.
+import ZooKeeperWire
+
+/// The client's side of ZooKeeper's path rules (`ZNodePath`, shared with the server): validation as a
+/// `ZooKeeperError`, and the chroot arithmetic of ZooKeeper's Java client.
+extension ZNodePath {
+    /// Throws `badArguments` unless `path` is a valid znode path. A sequential create's path is checked with the
+    /// sequence number it will get (as ZooKeeper's PathUtils does: path + "1"), so it may end in '/'.
     static func validate(_ path: String, isSequential: Bool = false) throws {
-        func bad(_ reason: String) -> ZooKeeperError {
-            ZooKeeperError(code: .badArguments, path: path, message: "invalid path: \(reason)")
-        }
-        guard !path.isEmpty else { throw bad("empty") }
-        guard path.first == "/" else { throw bad("not absolute") }
-        if path == "/" { return }
-        let checked = isSequential ? path + "1" : path
-        if checked.last == "/" { throw bad("trailing slash") }
-        for segment in checked.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            if segment.isEmpty { throw bad("empty segment") }
-            if segment == "." || segment == ".." { throw bad("relative segment") }
-        }
-        for scalar in checked.unicodeScalars {
-            let v = scalar.value
-            if v <= 0x1f || (0x7f...0x9f).contains(v) || (0xd800...0xf8ff).contains(v) || (0xfff0...0xffff).contains(v) {
-                throw bad("invalid character")
-            }
+        if let problem = ZNodePath.problem(with: isSequential ? path + "1" : path) {
+            throw ZooKeeperError(code: .badArguments, path: path, message: "invalid path: \(problem)")
         }
     }
 
@@ -38,17 +25,5 @@ enum ZNodePath {
             return String(serverPath.dropFirst(chroot.count))
         }
         return serverPath
-    }
-
-    /// The path and each of its ancestors up to `/`, nearest first.
-    static func selfAndAncestors(_ path: String) -> [String] {
-        var result = [path]
-        var current = Substring(path)
-        while current != "/" {
-            guard let slash = current.lastIndex(of: "/") else { break }
-            current = slash == current.startIndex ? "/" : current[..<slash]
-            result.append(String(current))
-        }
-        return result
     }
 }

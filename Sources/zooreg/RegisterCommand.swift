@@ -86,9 +86,6 @@ struct RegisterCommand: AsyncParsableCommand {
     @Option(name: .customLong("spread"), help: .hidden)
     var spread: Int = 1
 
-    @Flag(name: .customLong("simulate-lost-create-reply"), help: .hidden)
-    var simulateLostCreateReply = false
-
     func validate() throws {
         try RegistryLayout.validateServiceName(name)
         if let id, !RegistryLayout.isValidSegment(id) { throw ValidationError("invalid --id '\(id)'") }
@@ -147,8 +144,7 @@ struct RegisterCommand: AsyncParsableCommand {
         let toRegister = instances
         let check = healthCheck
         let zk = try client.makeClient(logger: logger)
-        var configuration = Registrar.Configuration(basePath: registry.basePath)
-        configuration.simulatedLostCreateReplies = simulateLostCreateReply ? 1 : 0
+        let configuration = Registrar.Configuration(basePath: registry.basePath)
         let registrar: Registrar
         do {
             registrar = try Registrar(client: zk, configuration: configuration, logger: logger)

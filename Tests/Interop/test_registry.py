@@ -168,24 +168,6 @@ def test_resolver_recovers_after_its_session_expires(zooreg):
     watch.wait_line(lambda t: ids_of(json.loads(t)) == ["b"] and not json.loads(t)["stale"], start=n, timeout=20)
 
 
-def test_lost_create_reply_does_not_duplicate(zooreg, zk):
-    # The registrar's first create succeeds on the server but its reply is treated as lost to a disconnect:
-    # it lists the parent, finds its protected node by GUID and adopts it.
-    reg = zooreg.register("api", "--port", "8080", "--simulate-lost-create-reply")
-    reg.wait_line(lambda t: t == "ready")
-    nodes = zk.get_children(f"{zooreg.base_path}/api")
-    assert len(nodes) == 1 and nodes[0].startswith("_c_"), nodes
-    assert any(t.endswith(nodes[0]) for t in reg.texts() if t.startswith("registered"))
-    code, doc = zooreg.resolve("api")
-    assert code == 0 and instance_count(doc) == 1
-    reg.signal(signal.SIGTERM)
-    assert reg.wait_exit(10) == 0
-    assert children(zk, f"{zooreg.base_path}/api") == []
-
-
-# ---- health checks ----------------------------------------------------------------------------------------
-
-
 def test_failing_health_check_takes_the_instance_out_and_brings_it_back(zooreg, zk):
     endpoint = HealthEndpoint()
     try:

@@ -112,58 +112,6 @@ public struct Stat: JuteRecord, Hashable, Sendable {
     }
 }
 
-/// The metadata of a znode as ZooKeeper stores it in snapshots.
-public struct StatPersisted: JuteRecord, Hashable, Sendable {
-    public var czxid: Int64
-    public var mzxid: Int64
-    public var ctime: Int64
-    public var mtime: Int64
-    public var version: Int32
-    public var cversion: Int32
-    public var aversion: Int32
-    public var ephemeralOwner: Int64
-    public var pzxid: Int64
-
-    @inlinable
-    public init(czxid: Int64, mzxid: Int64, ctime: Int64, mtime: Int64, version: Int32, cversion: Int32, aversion: Int32, ephemeralOwner: Int64, pzxid: Int64) {
-        self.czxid = czxid
-        self.mzxid = mzxid
-        self.ctime = ctime
-        self.mtime = mtime
-        self.version = version
-        self.cversion = cversion
-        self.aversion = aversion
-        self.ephemeralOwner = ephemeralOwner
-        self.pzxid = pzxid
-    }
-
-    @inlinable
-    public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.czxid = try buffer.readJuteLong("StatPersisted.czxid")
-        self.mzxid = try buffer.readJuteLong("StatPersisted.mzxid")
-        self.ctime = try buffer.readJuteLong("StatPersisted.ctime")
-        self.mtime = try buffer.readJuteLong("StatPersisted.mtime")
-        self.version = try buffer.readJuteInt("StatPersisted.version")
-        self.cversion = try buffer.readJuteInt("StatPersisted.cversion")
-        self.aversion = try buffer.readJuteInt("StatPersisted.aversion")
-        self.ephemeralOwner = try buffer.readJuteLong("StatPersisted.ephemeralOwner")
-        self.pzxid = try buffer.readJuteLong("StatPersisted.pzxid")
-    }
-
-    @inlinable
-    public func juteEncode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteLong(czxid)
-        buffer.writeJuteLong(mzxid)
-        buffer.writeJuteLong(ctime)
-        buffer.writeJuteLong(mtime)
-        buffer.writeJuteInt(version)
-        buffer.writeJuteInt(cversion)
-        buffer.writeJuteInt(aversion)
-        buffer.writeJuteLong(ephemeralOwner)
-        buffer.writeJuteLong(pzxid)
-    }
-}
-
 /// One authenticated identity of a session, as whoAmI reports it.
 public struct ClientInfo: JuteRecord, Hashable, Sendable {
     public var authScheme: String

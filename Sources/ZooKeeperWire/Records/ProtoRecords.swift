@@ -484,26 +484,6 @@ public struct GetAllChildrenNumberRequest: JuteRecord, Hashable, Sendable {
     }
 }
 
-/// Not used by clients; kept for completeness.
-public struct GetStatPersistedRequest: JuteRecord, Hashable, Sendable {
-    public var path: String
-
-    @inlinable
-    public init(path: String) {
-        self.path = path
-    }
-
-    @inlinable
-    public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKPath("GetStatPersistedRequest.path")
-    }
-
-    @inlinable
-    public func juteEncode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteString(path)
-    }
-}
-
 /// getChildren2 (opcode 12).
 public struct GetChildren2Request: JuteRecord, Hashable, Sendable {
     public var path: String
@@ -549,70 +529,6 @@ public struct CheckVersionRequest: JuteRecord, Hashable, Sendable {
     public func juteEncode(into buffer: inout ByteBuffer) {
         buffer.writeJuteString(path)
         buffer.writeJuteInt(version)
-    }
-}
-
-/// Obsolete; kept for completeness.
-public struct GetMaxChildrenRequest: JuteRecord, Hashable, Sendable {
-    public var path: String
-
-    @inlinable
-    public init(path: String) {
-        self.path = path
-    }
-
-    @inlinable
-    public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKPath("GetMaxChildrenRequest.path")
-    }
-
-    @inlinable
-    public func juteEncode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteString(path)
-    }
-}
-
-/// Obsolete; kept for completeness.
-public struct GetMaxChildrenResponse: JuteRecord, Hashable, Sendable {
-    public var max: Int32
-
-    @inlinable
-    public init(max: Int32) {
-        self.max = max
-    }
-
-    @inlinable
-    public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.max = try buffer.readJuteInt("GetMaxChildrenResponse.max")
-    }
-
-    @inlinable
-    public func juteEncode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteInt(max)
-    }
-}
-
-/// Obsolete; kept for completeness.
-public struct SetMaxChildrenRequest: JuteRecord, Hashable, Sendable {
-    public var path: String
-    public var max: Int32
-
-    @inlinable
-    public init(path: String, max: Int32) {
-        self.path = path
-        self.max = max
-    }
-
-    @inlinable
-    public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.path = try buffer.readZKPath("SetMaxChildrenRequest.path")
-        self.max = try buffer.readJuteInt("SetMaxChildrenRequest.max")
-    }
-
-    @inlinable
-    public func juteEncode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteString(path)
-        buffer.writeJuteInt(max)
     }
 }
 
@@ -945,26 +861,6 @@ public struct GetAllChildrenNumberResponse: JuteRecord, Hashable, Sendable {
     @inlinable
     public func juteEncode(into buffer: inout ByteBuffer) {
         buffer.writeJuteInt(totalNumber)
-    }
-}
-
-/// Not used by clients; kept for completeness.
-public struct GetStatPersistedResponse: JuteRecord, Hashable, Sendable {
-    public var statPersisted: StatPersisted
-
-    @inlinable
-    public init(statPersisted: StatPersisted) {
-        self.statPersisted = statPersisted
-    }
-
-    @inlinable
-    public init(juteFrom buffer: inout ByteBuffer) throws(JuteError) {
-        self.statPersisted = try StatPersisted(juteFrom: &buffer)
-    }
-
-    @inlinable
-    public func juteEncode(into buffer: inout ByteBuffer) {
-        statPersisted.juteEncode(into: &buffer)
     }
 }
 

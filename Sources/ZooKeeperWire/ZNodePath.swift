@@ -1,23 +1,53 @@
-/// ZooKeeper's path rules (PathUtils.validatePath) and helpers to split paths.
+/// ZooKeeper's path rules (PathUtils.validatePath) and helpers to split paths: the one set of rules the server's
+/// core and the client share.
 public enum ZNodePath {
+    /// Why a path is not a valid znode path.
+    public enum Problem: String, Sendable, Hashable, CustomStringConvertible {
+        case empty = "empty"
+        case notAbsolute = "not absolute"
+        case trailingSlash = "trailing slash"
+        case emptySegment = "empty segment"
+        case relativeSegment = "relative segment"
+        case invalidCharacter = "invalid character"
+
+        public var description: String { rawValue }
+    }
+
     /// Whether `path` is a valid znode path: absolute, no trailing slash (except the root), no empty, `.` or `..`
     /// segments, and none of the characters ZooKeeper forbids.
-    public static func isValid(_ path: String) -> Bool {
-        guard path.utf8.first == UInt8(ascii: "/") else { return false }
-        if path.utf8.count == 1 { return true }
-        if path.utf8.last == UInt8(ascii: "/") { return false }
+    @inlinable
+    public static func isValid(_ path: String) -> Bool { problem(with: path) == nil }
+
+    /// What is wrong with `path`, nil when it is valid.
+    public static func problem(with path: String) -> Problem? {
+        guard let first = path.utf8.first else { return .empty }
+        guard first == UInt8(ascii: "/") else { return .notAbsolute }
+        if path.utf8.count == 1 { return nil }
+        if path.utf8.last == UInt8(ascii: "/") { return .trailingSlash }
         for scalar in path.unicodeScalars {
             let v = scalar.value
             // Java's validatePath works on UTF-16 units: any surrogate (so any non-BMP character) is refused.
             if v == 0 || (v <= 0x1F) || (v >= 0x7F && v <= 0x9F) || (v >= 0xD800 && v <= 0xF8FF) || v >= 0xFFF0 {
-                return false
+                return .invalidCharacter
             }
         }
         for segment in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst() {
-            if segment.isEmpty { return false }
-            if segment.allSatisfy({ $0 == UInt8(ascii: ".") }) && segment.count <= 2 { return false }
+            if segment.isEmpty { return .emptySegment }
+            if segment.allSatisfy({ $0 == UInt8(ascii: ".") }) && segment.count <= 2 { return .relativeSegment }
         }
-        return true
+        return nil
+    }
+
+    /// The path and each of its ancestors up to `/`, nearest first.
+    public static func selfAndAncestors(_ path: String) -> [String] {
+        var result = [path]
+        var current = Substring(path)
+        while current != "/" {
+            guard let slash = current.lastIndex(of: "/") else { break }
+            current = slash == current.startIndex ? "/" : current[..<slash]
+            result.append(String(current))
+        }
+        return result
     }
 
     /// The parent of an absolute path: "/" for "/a", "/a" for "/a/b". Nil for the root or a path without '/'.

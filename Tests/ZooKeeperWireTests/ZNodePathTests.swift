@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CoordinationCore
+import ZooKeeperWire
 
 /// ZooKeeper's PathUtils.validatePath rules.
 @Suite struct ZNodePathTests {
@@ -50,5 +50,21 @@ import Testing
         #expect(!ZNodePath.isSelfOrDescendant("/ab", of: "/a"))
         #expect(!ZNodePath.isSelfOrDescendant("/b", of: "/a"))
         #expect(!ZNodePath.isSelfOrDescendant("/a", of: "/a/b"))
+    }
+}
+
+@Suite struct ZNodePathProblemTests {
+    @Test func problemsAreNamed() {
+        #expect(ZNodePath.problem(with: "") == .empty)
+        #expect(ZNodePath.problem(with: "a") == .notAbsolute)
+        #expect(ZNodePath.problem(with: "/a/") == .trailingSlash)
+        #expect(ZNodePath.problem(with: "/a//b") == .emptySegment)
+        #expect(ZNodePath.problem(with: "/a/..") == .relativeSegment)
+        #expect(ZNodePath.problem(with: "/a\u{1}") == .invalidCharacter)
+        // Non-BMP characters are surrogates in Java's UTF-16, which ZooKeeper refuses: the client and the
+        // server now share this rule (the client used to accept them).
+        #expect(ZNodePath.problem(with: "/\u{1F600}") == .invalidCharacter)
+        #expect(ZNodePath.problem(with: "/a") == nil)
+        #expect(ZNodePath.selfAndAncestors("/a/b") == ["/a/b", "/a", "/"])
     }
 }
