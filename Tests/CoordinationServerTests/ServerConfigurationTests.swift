@@ -322,7 +322,8 @@ import Testing
 
     @Test func overrideErrorsComeFromTheCommandLine() {
         #expect(throws: ConfigurationError(
-            .invalidValue(key: "clientPort", value: "65536", expected: "a port number from 0 to 65535"),
+            .invalidValue(
+                key: "clientPort", value: "65536", expected: "a port number from 0 to 65535 (0 for any free port)"),
             source: .commandLine
         )) {
             try ServerConfiguration.Overrides(clientPort: 65536).apply(to: .embedded)
@@ -336,6 +337,19 @@ import Testing
         // Both from flags: the command line is the source.
         let both = error("dataDir=/d\n", overrides: .init(minSessionTimeout: 9000, maxSessionTimeout: 5000))
         #expect(both?.source == .commandLine)
+    }
+
+    /// Flags and the file share one validation table: the same value means the same from either.
+    @Test func flagsAndTheFileValidateAlike() throws {
+        let fromFlag = try ServerConfiguration.Overrides(snapCount: 1, autopurgeSnapRetainCount: 1).apply(to: .embedded)
+        let fromFile = try parse("dataDir=/d\nsnapCount=1\nautopurge.snapRetainCount=1\n")
+        #expect(fromFlag.snapCount == 2 && fromFile.snapCount == 2)
+        #expect(fromFlag.autopurgeSnapRetainCount == 3 && fromFile.autopurgeSnapRetainCount == 3)
+        #expect(fromFlag.warnings.contains("command line: snapCount=1 is below the minimum 2; using 2"))
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.Overrides(tickTime: 0).apply(to: .embedded) }
+        #expect(throws: ConfigurationError.self) { try parse("dataDir=/d\ntickTime=0\n") }
+        let whitelist = try ServerConfiguration.Overrides(fourLetterWordWhitelist: [.ruok, .mntr]).apply(to: .embedded)
+        #expect(whitelist.fourLetterWordWhitelist == [.ruok, .mntr])
     }
 
     @Test func metricsPortMustDifferFromClientPort() {

@@ -102,114 +102,54 @@ extension ServerConfiguration {
             }
         }
 
+        /// Each override as the zoo.cfg key it stands for and its value in zoo.cfg's syntax: flags and the file go
+        /// through one validation table (`ConfigurationKeys.assign`), so a value means the same from either.
+        var settings: [(key: String, value: String)] {
+            var out: [(key: String, value: String)] = []
+            func add(_ key: String, _ value: (some CustomStringConvertible)?) {
+                if let value { out.append((key, value.description)) }
+            }
+            add("dataDir", dataDir)
+            add("dataLogDir", dataLogDir)
+            add("clientPort", clientPort)
+            add("clientPortAddress", clientPortAddress)
+            add("tickTime", tickTime)
+            add("minSessionTimeout", minSessionTimeout)
+            add("maxSessionTimeout", maxSessionTimeout)
+            add("maxClientCnxns", maxClientCnxns)
+            add("4lw.commands.whitelist", fourLetterWordWhitelist.map { $0.map(\.rawValue).sorted().joined(separator: ",") })
+            add("jute.maxbuffer", juteMaxBuffer)
+            add("globalOutstandingLimit", globalOutstandingLimit)
+            add("snapCount", snapCount)
+            add("forceSync", forceSync.map { $0 ? "yes" : "no" })
+            add("autopurge.snapRetainCount", autopurgeSnapRetainCount)
+            add("autopurge.purgeInterval", autopurgePurgeIntervalHours)
+            add("DigestAuthenticationProvider.superDigest", superDigest)
+            add("extendedTypesEnabled", extendedTypesEnabled)
+            add("znode.container.checkIntervalMs", containerCheckIntervalMs)
+            add("metricsProvider.httpHost", metricsHTTPHost)
+            add("metricsProvider.httpPort", metricsHTTPPort)
+            add("mdns.enabled", mdnsEnabled)
+            add("mdns.services", mdnsServices)
+            add("mdns.interfaces", mdnsInterfaces)
+            add("mdns.protocols", mdnsProtocols)
+            add("mdns.basePath", mdnsBasePath)
+            return out
+        }
+
         private func applyFields(to base: ServerConfiguration) throws(InvalidSetting) -> ServerConfiguration {
             var c = base
-            if let dataDir { c.dataDir = try ConfigurationKeys.path("dataDir", dataDir) }
-            if let dataLogDir { c.dataLogDir = try ConfigurationKeys.path("dataLogDir", dataLogDir) }
-            if let clientPort {
-                try ConfigurationKeys.checkPort("clientPort", clientPort)
-                c.clientPort = clientPort
+            var notes: [String] = []
+            for (key, value) in settings {
+                try ConfigurationKeys.assign(key: key, value: value, to: &c, notes: &notes, location: .commandLine)
             }
-            if let clientPortAddress {
-                c.clientPortAddress = try ConfigurationKeys.host("clientPortAddress", clientPortAddress)
-            }
-            if let tickTime {
-                try ConfigurationKeys.checkAtLeast("tickTime", tickTime, 1)
-                c.tickTime = tickTime
-            }
-            if let minSessionTimeout {
-                try ConfigurationKeys.checkAtLeast("minSessionTimeout", minSessionTimeout, 1)
-                c.minSessionTimeout = minSessionTimeout
-            }
-            if let maxSessionTimeout {
-                try ConfigurationKeys.checkAtLeast("maxSessionTimeout", maxSessionTimeout, 1)
-                c.maxSessionTimeout = maxSessionTimeout
-            }
-            if let maxClientCnxns {
-                try ConfigurationKeys.checkAtLeast("maxClientCnxns", maxClientCnxns, 0)
-                c.maxClientCnxns = maxClientCnxns
-            }
-            if let fourLetterWordWhitelist { c.fourLetterWordWhitelist = fourLetterWordWhitelist }
-            if let juteMaxBuffer {
-                try ConfigurationKeys.checkAtLeast("jute.maxbuffer", juteMaxBuffer, 1)
-                c.juteMaxBuffer = juteMaxBuffer
-            }
-            if let globalOutstandingLimit {
-                try ConfigurationKeys.checkAtLeast("globalOutstandingLimit", globalOutstandingLimit, 1)
-                c.globalOutstandingLimit = globalOutstandingLimit
-            }
-            if let snapCount {
-                try ConfigurationKeys.checkAtLeast("snapCount", snapCount, 2)
-                c.snapCount = snapCount
-            }
-            if let forceSync { c.forceSync = forceSync }
-            if let autopurgeSnapRetainCount {
-                try ConfigurationKeys.checkAtLeast("autopurge.snapRetainCount", autopurgeSnapRetainCount, 3)
-                c.autopurgeSnapRetainCount = autopurgeSnapRetainCount
-            }
-            if let autopurgePurgeIntervalHours {
-                try ConfigurationKeys.checkAtLeast("autopurge.purgeInterval", autopurgePurgeIntervalHours, 0)
-                c.autopurgePurgeIntervalHours = autopurgePurgeIntervalHours
-            }
-            if let superDigest {
-                c.superDigest = try ConfigurationKeys.superDigest("DigestAuthenticationProvider.superDigest", superDigest)
-            }
-            if let extendedTypesEnabled { c.extendedTypesEnabled = extendedTypesEnabled }
-            if let containerCheckIntervalMs {
-                try ConfigurationKeys.checkAtLeast("znode.container.checkIntervalMs", containerCheckIntervalMs, 1)
-                c.containerCheckIntervalMs = containerCheckIntervalMs
-            }
-            if let metricsHTTPHost {
-                c.metricsHTTPHost = try ConfigurationKeys.host("metricsProvider.httpHost", metricsHTTPHost)
-            }
-            if let metricsHTTPPort {
-                try ConfigurationKeys.checkPort("metricsProvider.httpPort", metricsHTTPPort)
-                c.metricsHTTPPort = metricsHTTPPort
-            }
-            if let mdnsEnabled { c.mdnsEnabled = mdnsEnabled }
-            if let mdnsServices {
-                c.mdnsServices = try ConfigurationKeys.nameList(
-                    "mdns.services", mdnsServices, expected: "registry service names, comma-separated")
-            }
-            if let mdnsInterfaces {
-                c.mdnsInterfaces = try ConfigurationKeys.nameList(
-                    "mdns.interfaces", mdnsInterfaces, expected: "interface names, comma-separated")
-            }
-            if let mdnsProtocols { c.mdnsProtocols = try ConfigurationKeys.ipProtocols("mdns.protocols", mdnsProtocols) }
-            if let mdnsBasePath { c.mdnsBasePath = try ConfigurationKeys.absolutePath("mdns.basePath", mdnsBasePath) }
+            c.warnings += notes
             return c
         }
 
         /// Whether these overrides set the zoo.cfg key `key`.
         func sets(_ key: String) -> Bool {
-            switch key {
-            case "dataDir": dataDir != nil
-            case "dataLogDir": dataLogDir != nil
-            case "clientPort": clientPort != nil
-            case "clientPortAddress": clientPortAddress != nil
-            case "tickTime": tickTime != nil
-            case "minSessionTimeout": minSessionTimeout != nil
-            case "maxSessionTimeout": maxSessionTimeout != nil
-            case "maxClientCnxns": maxClientCnxns != nil
-            case "4lw.commands.whitelist": fourLetterWordWhitelist != nil
-            case "jute.maxbuffer": juteMaxBuffer != nil
-            case "globalOutstandingLimit": globalOutstandingLimit != nil
-            case "snapCount": snapCount != nil
-            case "forceSync": forceSync != nil
-            case "autopurge.snapRetainCount": autopurgeSnapRetainCount != nil
-            case "autopurge.purgeInterval": autopurgePurgeIntervalHours != nil
-            case "DigestAuthenticationProvider.superDigest": superDigest != nil
-            case "extendedTypesEnabled": extendedTypesEnabled != nil
-            case "znode.container.checkIntervalMs": containerCheckIntervalMs != nil
-            case "metricsProvider.httpHost": metricsHTTPHost != nil
-            case "metricsProvider.httpPort": metricsHTTPPort != nil
-            case "mdns.enabled": mdnsEnabled != nil
-            case "mdns.services": mdnsServices != nil
-            case "mdns.interfaces": mdnsInterfaces != nil
-            case "mdns.protocols": mdnsProtocols != nil
-            case "mdns.basePath": mdnsBasePath != nil
-            default: false
-            }
+            settings.contains { $0.key == key }
         }
     }
 }
