@@ -361,12 +361,7 @@ public final class Resolver: Service, Sendable {
 
     // MARK: The worker
 
-    private enum Message: Sendable {
-        case event(WatchEvent)
-        case watchEnded(generation: Int, error: String?)
-        case state(ConnectionState)
-        case retry
-    }
+    private typealias Message = ResolverStateMachine.Message
 
     /// Messages for the worker: pushed from any task, drained in batches by the worker alone.
     private final class Inbox: Sendable {
@@ -404,106 +399,75 @@ public final class Resolver: Service, Sendable {
         markStale(reason: "closed")
     }
 
+    /// Runs the `ResolverStateMachine`'s steps: the I/O (watch, reads) and the timers; the machine decides.
     private func workLoop(group: inout TaskGroup<Void>) async {
         var signals = inbox.signals.makeAsyncIterator()
-        var generation = 0
-        var watching: Int?
-        var needsLoad = true
-        var backoff = Duration.milliseconds(50)
+        var machine = ResolverStateMachine(layout: layout)
         let inbox = self.inbox
 
-        func scheduleRetry() {
-            let delay = backoff
-            backoff = min(backoff * 2, .seconds(2))
-            group.addTask {
-                try? await Task.sleep(for: delay)
-                inbox.push(.retry)
+        func perform(_ effects: [ResolverStateMachine.Effect]) {
+            for effect in effects {
+                switch effect {
+                case .markStale(let reason): markStale(reason: reason)
+                case .markFresh: markFresh()
+                case .retry(let delay):
+                    group.addTask {
+                        try? await Task.sleep(for: delay)
+                        inbox.push(.retry)
+                    }
+                case .reportUnsupported:
+                    logger.error("The ZooKeeper server does not support addWatch (persistent recursive watches)")
+                }
             }
         }
 
         while !Task.isCancelled {
-            if watching == nil {
+            switch machine.next() {
+            case .stop:
+                return
+            case .setWatch(let generation):
                 do {
                     try await client.ensureSession()
-                    generation += 1
                     let stream = try await client.addWatch(layout.basePath, mode: .persistentRecursive)
-                    let current = generation
                     group.addTask {
                         do {
                             for try await event in stream { inbox.push(.event(event)) }
-                            inbox.push(.watchEnded(generation: current, error: nil))
+                            inbox.push(.watchEnded(generation: generation, error: nil))
                         } catch {
-                            inbox.push(.watchEnded(generation: current, error: "\(error)"))
+                            inbox.push(.watchEnded(generation: generation, error: "\(error)"))
                         }
                     }
-                    watching = current
-                    needsLoad = true
+                    machine.watchSet(generation: generation)
                 } catch {
                     if Task.isCancelled || client.currentState == .closed { return }
-                    if let error = error as? ZooKeeperError, error.code == .unimplemented {
-                        markStale(reason: "the server does not support persistent recursive watches (ZooKeeper 3.6+ does)")
-                        logger.error("The ZooKeeper server does not support addWatch (persistent recursive watches)")
-                    } else {
-                        markStale(reason: "\(error)")
-                        logger.debug("Resolver could not set its watch", metadata: ["error": "\(error)"])
-                    }
-                    scheduleRetry()
+                    let unsupported = (error as? ZooKeeperError)?.code == .unimplemented
+                    if !unsupported { logger.debug("Resolver could not set its watch", metadata: ["error": "\(error)"]) }
+                    perform(machine.watchFailed(
+                        unsupported
+                            ? "the server does not support persistent recursive watches (ZooKeeper 3.6+ does)"
+                            : "\(error)",
+                        unsupported: unsupported))
                 }
-            }
-            if watching != nil, needsLoad {
+            case .fullLoad:
                 do {
                     try await fullLoad()
-                    needsLoad = false
-                    backoff = .milliseconds(50)
-                    markFresh()
+                    perform(machine.loaded())
                 } catch {
                     if Task.isCancelled { return }
-                    markStale(reason: "\(error)")
                     logger.debug("Resolver could not load the registry", metadata: ["error": "\(error)"])
-                    scheduleRetry()
+                    perform(machine.loadFailed("\(error)"))
                 }
-            }
-            guard await signals.next() != nil else { return }
-            var reads: [ServiceCacheState.Read] = []
-            var seen: Set<ServiceCacheState.Read> = []
-            for message in inbox.drain() {
-                switch message {
-                case .event(let event):
-                    if let read = ServiceCacheState.read(for: event, layout: layout), seen.insert(read).inserted {
-                        reads.append(read)
-                    }
-                case .watchEnded(let ended, let error):
-                    if ended == watching {
-                        watching = nil
-                        markStale(reason: error ?? "watch ended")
-                    }
-                case .state(let connectionState):
-                    switch connectionState {
-                    case .suspended, .expired:
-                        markStale(reason: "ZooKeeper connection \(connectionState)")
-                    case .reconnected, .readOnly:
-                        // A persistent watch does not replay what it missed while disconnected.
-                        needsLoad = true
-                    case .connected:
-                        // A new session: the old watch ends (sessionExpired) and is set again.
-                        break
-                    case .closed:
-                        markStale(reason: "the ZooKeeper client is closed")
-                        return
-                    }
-                case .retry:
-                    break
+            case .apply(let reads):
+                do {
+                    try await apply(reads)
+                    perform(machine.applied())
+                } catch {
+                    if Task.isCancelled { return }
+                    perform(machine.applyFailed("\(error)"))
                 }
-            }
-            if watching == nil || needsLoad || reads.isEmpty { continue }
-            do {
-                try await apply(reads)
-                markFresh()
-            } catch {
-                if Task.isCancelled { return }
-                needsLoad = true
-                markStale(reason: "\(error)")
-                scheduleRetry()
+            case .wait:
+                guard await signals.next() != nil else { return }
+                for message in inbox.drain() { perform(machine.receive(message)) }
             }
         }
     }
