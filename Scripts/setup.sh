@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the test suite need on a fresh Debian 12 machine (run as root, no systemd):
 #   - Debian packages: Apache ZooKeeper 3.8 (the reference server), a headless JRE, netcat, python3-venv;
+#     avahi-daemon, avahi-utils, dbus and iproute2 for the LAN suite (Scripts/mdns-lab.sh), and
+#     libavahi-client-dev, which the Swift build needs (so this runs before swift build);
 #   - a Python venv at .venv with the pinned interop-suite dependencies (Tests/Interop/requirements.txt).
 # Idempotent and quiet: a rerun on a ready machine only checks and returns in about a second.
 set -euo pipefail
@@ -11,7 +13,8 @@ REPO_ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*"; }
 
 # ---- Debian packages -------------------------------------------------------------------------------------
-PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java default-jdk-headless)
+PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java default-jdk-headless
+          avahi-daemon avahi-utils libavahi-client-dev dbus iproute2)
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -39,16 +42,17 @@ for f in /usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar /usr/sha
     [[ -e $f ]] || { echo "[setup] expected $f from Debian's packages; not found" >&2; exit 1; }
 done
 command -v java >/dev/null || { echo "[setup] java not found on PATH" >&2; exit 1; }
+[[ -e /usr/include/avahi-client/client.h ]] || { echo "[setup] expected avahi-client/client.h from libavahi-client-dev; not found" >&2; exit 1; }
 
 # ---- Python venv -----------------------------------------------------------------------------------------
-# Debian's python3 (with python3-venv) is preferred: it is what a fresh Debian 12 has. Any python3 >= 3.9
-# on PATH (e.g. pyenv's) is the fallback.
+# Debian's python3 (with python3-venv) is preferred: it is what a fresh Debian 12 has. Any python3 >= 3.11
+# on PATH (e.g. pyenv's) is the fallback (zeroconf 0.154, for the LAN suite, needs 3.11).
 VENV="$REPO_ROOT/.venv"
 REQS="$REPO_ROOT/Tests/Interop/requirements.txt"
 STAMP="$VENV/.requirements.sha256"
 want_hash=$(sha256sum "$REQS" | cut -d' ' -f1)
 
-if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import kazoo, pytest, pytest_timeout' 2>/dev/null \
+if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import kazoo, pytest, pytest_timeout, zeroconf' 2>/dev/null \
     && [[ -f $STAMP && $(cat "$STAMP") == "$want_hash" ]]; then
     exit 0
 fi
@@ -57,7 +61,7 @@ pick_python() {
     local c
     for c in /usr/bin/python3 "$(command -v python3 || true)"; do
         [[ -n $c && -x $c ]] || continue
-        if "$c" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+        if "$c" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
             echo "$c"
             return 0
         fi
@@ -78,4 +82,4 @@ if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q
 fi
 rm -f "$pip_log"
 echo "$want_hash" >"$STAMP"
-log "venv ready: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | grep -iE '^(kazoo|pytest)' | tr '\n' ' ')"
+log "venv ready: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | grep -iE '^(kazoo|pytest|zeroconf)' | tr '\n' ' ')"

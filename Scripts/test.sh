@@ -5,7 +5,10 @@
 #   3. swift test               the Swift unit tests, reusing that build
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
 #                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it)
-#   5. Benchmarks/compare.sh --quick   proves the side-by-side benchmark script runs end to end against both
+#   5. pytest Tests/LAN         the LAN suite: zooreg publishing and browsing DNS-SD services through real
+#                               avahi-daemons, one per simulated host (network namespaces, Scripts/mdns-lab.sh;
+#                               root). The lab is taken down afterwards, even on failure
+#   6. Benchmarks/compare.sh --quick   proves the side-by-side benchmark script runs end to end against both
 #                               servers (debug binary, tiny sizes, about a minute; no timing is asserted)
 # Exits non-zero if any step fails; a pytest run that collects no tests (exit 5) is a failure too.
 #
@@ -14,7 +17,9 @@
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
-#   SKIP_BENCH=1           skip step 5
+#   SKIP_LAN=1             skip step 5
+#   LAN_PYTEST_ARGS="..."  extra pytest arguments for the LAN suite
+#   SKIP_BENCH=1           skip step 6
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -79,6 +84,46 @@ if [[ ,$ZK_IMPLS, == *,zooreg,* && ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; t
     echo "warning: zooreg binary ${ZOOREG_BIN:-.build/debug/zooreg} not found; its interop tests will fail" >&2
 fi
 step "interop suite (pytest + zkCli) against: $ZK_IMPLS" run_pytest
+
+run_avahi_live() {
+    # The Avahi binding's own tests against a real avahi-daemon (Tests/AvahiDNSSDTests/AvahiLiveTests): on a
+    # one-host lab of their own (prefix zrlive), so that the LAN suite's lab is not disturbed.
+    local rc=0
+    MDNS_LAB_PREFIX=zrlive MDNS_LAB_NET4=169.254.78 MDNS_LAB_NET6=fd42:78:: bash Scripts/mdns-lab.sh up a >/dev/null || rc=1
+    if ((rc == 0)); then
+        MDNS_LAB_PREFIX=zrlive bash Scripts/mdns-lab.sh exec a env ZOOREG_AVAHI_LIVE=1 \
+            swift test --skip-build --filter AvahiLiveTests 2>&1 | tee "$REPO_ROOT/.build/avahi-live.log" | grep -E "✘|✔ Test run|Test run with"
+        rc=${PIPESTATUS[0]}
+        # The filter must have run the live tests, not skipped them.
+        grep -q "Test run with 3 tests in 1 suite passed" "$REPO_ROOT/.build/avahi-live.log" || rc=1
+    fi
+    MDNS_LAB_PREFIX=zrlive bash Scripts/mdns-lab.sh down || rc=1
+    return $rc
+}
+
+run_lan() {
+    # shellcheck disable=SC2086
+    "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/LAN" -q -p no:cacheprovider \
+        --junitxml="$REPO_ROOT/.build/lan-junit.xml" ${LAN_PYTEST_ARGS:-}
+    local rc=$?
+    # The suite takes its lab down itself; this also covers a run that was killed.
+    bash "$REPO_ROOT/Scripts/mdns-lab.sh" down || rc=1
+    if ((rc == 5)); then
+        echo "pytest collected no tests: that is a failure" >&2
+        return 1
+    fi
+    return $rc
+}
+
+if [[ ${SKIP_LAN:-0} != 1 ]]; then
+    if [[ ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; then
+        echo "warning: zooreg binary ${ZOOREG_BIN:-.build/debug/zooreg} not found; the LAN suite will fail" >&2
+    fi
+    if [[ ${SKIP_SWIFT:-0} != 1 ]]; then
+        step "Avahi binding against a real avahi-daemon (AvahiLiveTests, in a lab host)" run_avahi_live
+    fi
+    step "LAN suite (avahi-daemon per simulated host, network namespaces)" run_lan
+fi
 
 if [[ ${SKIP_BENCH:-0} != 1 && ,$ZK_IMPLS, == *,zooreg,* && ,$ZK_IMPLS, == *,zookeeper,* ]]; then
     step "benchmark script (Benchmarks/compare.sh --quick; nothing timed is asserted)" \

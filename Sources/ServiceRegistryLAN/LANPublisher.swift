@@ -91,10 +91,11 @@ public final class LANPublisher: Service, Sendable {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
+            // Closing the connection ends the wait for a daemon that never came, and withdraws what is published
+            // (freeing its entry groups makes the daemon send goodbye packets).
             self.resolver.close()
+            self.connection.close()
         }
-        for id in state.withLockedValue({ Array($0.published.keys) }) { connection.withdraw(id: id) }
-        await connection.flush()
         resolver.close()
         await resolver.client.close()
         await connection.closeAndWait()

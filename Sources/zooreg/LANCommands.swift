@@ -200,13 +200,14 @@ struct BrowseCommand: AsyncParsableCommand {
     ) {
         if listingTypes {
             for type in types.values.sorted() {
-                CLIOutput.line(json ? JSONValue.object([("type", .string(type)), ("domain", .string("local"))]).serialized() : type)
+                let object = JSONValue.object([("event", .string("added")), ("type", .string(type)), ("domain", .string("local"))])
+                CLIOutput.line(json ? object.serialized() : type)
             }
             return
         }
         let sorted = services.values.sorted { ($0.type, $0.name) < ($1.type, $1.name) }
         if json {
-            for service in sorted { CLIOutput.line(jsonObject(service, event: nil, resolve: resolve).serialized()) }
+            for service in sorted { CLIOutput.line(jsonObject(service, event: "added", resolve: resolve).serialized()) }
             return
         }
         var rows = [resolve ? ["NAME", "TYPE", "HOST", "ADDRESSES", "PORT", "TXT"] : ["NAME", "TYPE", "DOMAIN"]]
@@ -262,9 +263,8 @@ struct BrowseCommand: AsyncParsableCommand {
         }
     }
 
-    static func jsonObject(_ service: DNSSDService, event: String?, resolve: Bool) -> JSONValue {
-        var members: [(key: String, value: JSONValue)] = []
-        if let event { members.append(("event", .string(event))) }
+    static func jsonObject(_ service: DNSSDService, event: String, resolve: Bool) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("event", .string(event))]
         members += [("name", .string(service.name)), ("type", .string(service.type)), ("domain", .string(service.domain))]
         if resolve, event != "removed" {
             members.append(("host", service.host.map(JSONValue.string) ?? .null))
