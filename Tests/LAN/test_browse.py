@@ -89,3 +89,29 @@ def test_browse_exits_4_without_a_daemon(lab, zooreg):
     lab.stop_avahi("c")
     r = lab.run("c", zooreg, "browse", "--timeout", "1s", timeout=30)
     assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
+
+
+def test_resolve_answers_dns_sd_names_from_mdns(lab, zooreg):
+    """`zooreg resolve` (the library's Resolver with MDNSLookup) answers a DNS-SD instance name and a type from
+    mDNS, says so ("source":"mdns"), and needs no reachable registry for it."""
+    st = unique("zr")
+    type_ = f"_{st}._tcp"
+    zc_register(lab, "a", type_, "Office Printer", 9101, {"service": "printers", "id": "p1", "k": "v"})
+    nowhere = "127.0.0.1:1"  # no ZooKeeper there: the answer comes from the LAN alone
+    deadline = time.monotonic() + 10
+    while True:
+        r = lab.run("b", zooreg, "resolve", f"Office Printer.{type_}.local", "--json", "--server", nowhere, timeout=20)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stdout} {r.stderr}"
+    doc = json.loads(r.stdout.splitlines()[-1])
+    assert doc["source"] == "mdns", doc
+    [instance] = doc["instances"]
+    assert instance["name"] == "printers" and instance["id"] == "p1", instance
+    assert instance["address"] == lab.ipv4("a") and instance["port"] == 9101, instance
+    assert instance["payload"]["k"] == "v", instance
+    # A type lists every instance of it; an unknown instance exits 3 (no instances).
+    r2 = lab.run("b", zooreg, "resolve", type_, "--server", nowhere, timeout=20)
+    assert r2.returncode == 0 and f"{lab.ipv4('a')}:9101\tp1" in r2.stdout, (r2.stdout, r2.stderr)
+    r3 = lab.run("b", zooreg, "resolve", f"Nobody.{type_}.local", "--server", nowhere, timeout=20)
+    assert r3.returncode == 3, (r3.returncode, r3.stdout, r3.stderr)
