@@ -154,7 +154,9 @@ struct BrowseCommand: AsyncParsableCommand {
         connection.start()
         let browseType = type.map(DNSSDMapping.browseType(for:))
         let events =
-            if let browseType { connection.browse(type: browseType, resolve: resolve) } else { connection.browseTypes() }
+            if let type { LANBrowser(connection: connection, browsing: type, resolve: resolve) } else {
+                LANBrowser(serviceTypesOn: connection)
+            }
         let json = self.json
         let resolve = self.resolve
         if watch {
