@@ -30,23 +30,13 @@ public struct RegistrarPublisher: Sendable {
 
     /// Follows the registrar's events until they end; `instances` are the registered instances by id.
     public func follow(_ events: AsyncStream<RegistrarEvent>, instances: [String: ServiceInstance]) async {
-        var paths: [String: String] = [:]
+        var state = RegistrarPublicationState()
         for await event in events {
-            switch event {
-            case .registered(let id, let path), .reregistered(let id, let path):
-                paths[id] = path
-                publish(id: id, path: path, instances: instances)
-            case .health(let id, let status, _):
-                if status == .passing, let path = paths[id] {
-                    publish(id: id, path: path, instances: instances)
-                } else if status != .passing {
-                    connection.withdraw(id: id)
+            for change in state.handle(event) {
+                switch change {
+                case .publish(let id, let path): publish(id: id, path: path, instances: instances)
+                case .withdraw(let id): connection.withdraw(id: id)
                 }
-            case .deregistered(let id, _, _):
-                paths[id] = nil
-                connection.withdraw(id: id)
-            case .updated, .failed:
-                break
             }
         }
     }
@@ -61,6 +51,41 @@ public struct RegistrarPublisher: Sendable {
             connection.publish(entry, id: id)
         } catch {
             logger.warning("Not published on the LAN", metadata: ["id": "\(id)", "reason": "\(error)"])
+        }
+    }
+}
+
+/// What `RegistrarPublisher` does with each registrar event, as a pure value: an instance is on the LAN while it is
+/// registered (at its current path) and its health check is not critical. The first check's result comes before
+/// the registration, so an instance that starts critical is never published.
+public struct RegistrarPublicationState: Sendable {
+    public enum Change: Sendable, Hashable {
+        case publish(id: String, path: String)
+        case withdraw(id: String)
+    }
+
+    private var paths: [String: String] = [:]
+    private var critical: Set<String> = []
+
+    public init() {}
+
+    public mutating func handle(_ event: RegistrarEvent) -> [Change] {
+        switch event {
+        case .registered(let id, let path), .reregistered(let id, let path):
+            paths[id] = path
+            return critical.contains(id) ? [] : [.publish(id: id, path: path)]
+        case .health(let id, let status, _):
+            if status == .passing {
+                guard critical.remove(id) != nil, let path = paths[id] else { return [] }
+                return [.publish(id: id, path: path)]
+            }
+            guard critical.insert(id).inserted else { return [] }
+            return paths[id] == nil ? [] : [.withdraw(id: id)]
+        case .deregistered(let id, _, _):
+            guard paths.removeValue(forKey: id) != nil else { return [] }
+            return [.withdraw(id: id)]
+        case .updated, .failed:
+            return []
         }
     }
 }

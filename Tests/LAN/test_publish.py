@@ -263,3 +263,28 @@ def test_mdns_enabled_false_in_zoo_cfg_publishes_nothing(lab, serve, tmp_path):
     out = srv.proc.stderr_text()
     assert not re.search(r"\bwarn(ing)?\b.*avahi|avahi.*\bwarn(ing)?\b", out, re.I), \
         f"serve with mdns disabled still talks about avahi: {out}"
+
+
+def test_unhealthy_instances_are_withdrawn_and_come_back(lab, serve, zb, tmp_path):
+    """Health: an instance whose check starts critical is never published (by its register, nor by serve's
+    publisher, which skips "enabled":false); it is published once the check passes and withdrawn again while
+    the check fails."""
+    name = unique("hc")
+    a4 = lab.ipv4("a")
+    flag = tmp_path / "healthy"
+    zc = zb(f"_{name}._tcp")
+    srv = serve("a")
+    r = register(lab, "a", srv, name, 8500, a4, id_="c1",
+                 extra=["--check", f"exec:test -f {flag}", "--check-interval", "300ms"])
+    iname = instance_name(name, "c1")
+    time.sleep(3)
+    assert not any(PUBLISHED_RE.match(line) for line in r.stdout_text().splitlines()), r.stdout_text()
+    assert iname not in {e.name for e in lab.avahi_browse_once("b", f"_{name}._tcp")}
+    flag.write_text("ok")
+    _, pub_name, _ = wait_published(r)
+    assert pub_name == iname
+    lab.wait_avahi_browse("b", f"_{name}._tcp", lambda es: rows_ok(es, iname, a4, 8500, expected_txt(name, "c1", {})),
+                          10, what="the instance once healthy")
+    flag.unlink()
+    r.wait_line(lambda l: WITHDRAWN_RE.match(l) is not None, 10, what="a withdrawn line")
+    zc.wait_event("removed", iname, f"_{name}._tcp", timeout=10)

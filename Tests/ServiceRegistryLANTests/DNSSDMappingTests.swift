@@ -199,3 +199,24 @@ import Testing
         #expect(!Resolver.isDNSSDName("tcp._tcp"))
     }
 }
+
+@Suite struct RegistrarPublicationStateTests {
+    @Test func publishedWhileRegisteredAndNotCritical() {
+        var state = RegistrarPublicationState()
+        #expect(state.handle(.registered(id: "a", path: "/s/api/a")) == [.publish(id: "a", path: "/s/api/a")])
+        #expect(state.handle(.health(id: "a", status: .critical, result: .failed("down"))) == [.withdraw(id: "a")])
+        #expect(state.handle(.health(id: "a", status: .critical, result: .failed("down"))) == [])
+        #expect(state.handle(.health(id: "a", status: .passing, result: .passed)) == [.publish(id: "a", path: "/s/api/a")])
+        #expect(state.handle(.reregistered(id: "a", path: "/s/api/a2")) == [.publish(id: "a", path: "/s/api/a2")])
+        #expect(state.handle(.deregistered(id: "a", path: "/s/api/a2", reason: "deregistered")) == [.withdraw(id: "a")])
+        #expect(state.handle(.deregistered(id: "a", path: "/s/api/a2", reason: "again")) == [])
+    }
+
+    @Test func anInstanceThatStartsCriticalIsNotPublishedUntilItPasses() {
+        var state = RegistrarPublicationState()
+        // The first check's result comes before the registration.
+        #expect(state.handle(.health(id: "b", status: .critical, result: .failed("refused"))) == [])
+        #expect(state.handle(.registered(id: "b", path: "/s/api/b")) == [])
+        #expect(state.handle(.health(id: "b", status: .passing, result: .passed)) == [.publish(id: "b", path: "/s/api/b")])
+    }
+}
