@@ -14,7 +14,8 @@ typealias RequestID = UInt64
 /// One session of the client across its connections, as a pure state machine: inputs (a connection opened, a
 /// frame arrived, a timer fired, the user submitted a request, ...) return the actions the shell must run
 /// (connect, send a frame, complete a request, deliver a watch event, emit a state, schedule the timer, ...).
-/// Time is an input; nothing here reads a clock or touches a socket.
+/// Time is an input; nothing here reads a clock or touches a socket. The auth data and the watches of the
+/// session are sub-machines (`AuthStateMachine`, `WatchStateMachine`) whose results it turns into actions.
 ///
 /// It follows ZooKeeper's Java client (ClientCnxn):
 /// - the handshake carries the session id, password and last zxid seen, and the requested timeout;
@@ -101,21 +102,57 @@ struct ConnectionStateMachine {
         case removeWatches(path: String, type: WatcherType)
     }
 
-    private enum State: Hashable {
+    /// Where the session's connection is. What only matters in one state lives in that state: the attempt and
+    /// its deadline, the requests waiting for a connection, the requests in flight, the ping and read
+    /// deadlines, the close deadline.
+    private enum State {
+        /// Not started yet.
         case idle
+        /// A TCP connection is being opened.
         case connecting(Attempt)
+        /// The TCP connection is open and the handshake sent.
         case handshaking(Attempt)
-        case connected(ConnectionID)
-        case waitingToReconnect(until: NIODeadline)
-        case closing(ConnectionID, deadline: NIODeadline)
+        /// The session is established on a connection.
+        case connected(Connection)
+        /// A full round of attempts failed: the next one starts after the backoff.
+        case waitingToReconnect(Backoff)
+        /// closeSession was sent; waiting for its reply until `deadline`.
+        case closing(Connection, deadline: NIODeadline)
+        /// The server said the session expired; nothing is sent until `startNewSession`.
         case expired
         case closed
+        /// Only while an input changes the queue of a state in place (so that the queue is not copied); never
+        /// seen between inputs.
+        case modifying
     }
 
-    private struct Attempt: Hashable {
+    /// One connection attempt, up to the end of its handshake.
+    private struct Attempt {
         var connection: ConnectionID
         var server: ServerAddress
+        /// When the attempt (TCP connect and handshake) gives up.
         var deadline: NIODeadline
+        /// The attempts that failed before this one since the session was last connected (or started).
+        var failures: Int
+        /// Requests that wait for this attempt's session (they fail with it).
+        var queued: Deque<QueuedRequest>
+    }
+
+    private struct Backoff {
+        var until: NIODeadline
+        /// The attempts that failed since the session was last connected (or started).
+        var failures: Int
+        /// Requests made during the backoff; they wait for the next attempt.
+        var queued: Deque<QueuedRequest>
+    }
+
+    /// A connection with an established session.
+    private struct Connection {
+        var id: ConnectionID
+        /// Requests sent and not answered yet (not counting pings and auth), in the order sent.
+        var pending: Deque<Pending> = []
+        var lastSent: NIODeadline
+        var lastReceived: NIODeadline
     }
 
     private struct QueuedRequest {
@@ -137,31 +174,14 @@ struct ConnectionStateMachine {
         var kind: PendingKind
     }
 
-    private struct AuthEntry: Hashable {
-        var scheme: String
-        var auth: [UInt8]
-        /// Callers waiting for this auth to be sent and answered (added while disconnected).
-        var waiters: [RequestID] = []
-    }
-
-    private struct PendingAuth {
-        var scheme: String
-        var auth: [UInt8]
-        var waiters: [RequestID]
-    }
-
     let configuration: Configuration
     private var state: State = .idle
     private var rng: SplitMix64
-    private var serverOrder: [ServerAddress]
+    private let serverOrder: [ServerAddress]
     private var nextServerIndex = 0
-    private var consecutiveFailures = 0
     private var nextConnectionID: UInt64 = 0
     private var nextXid: Int32 = 1
     private var scheduledTimer: NIODeadline?
-    private var isSuspended = false
-    private var lastSent = NIODeadline.uptimeNanoseconds(0)
-    private var lastReceived = NIODeadline.uptimeNanoseconds(0)
 
     /// The session id, 0 before the first session.
     private(set) var sessionID: Int64 = 0
@@ -170,11 +190,10 @@ struct ConnectionStateMachine {
     private(set) var negotiatedTimeout: TimeAmount?
     /// The zxid of the last reply (ClientCnxn.lastZxid), sent in the handshake and in setWatches.
     private(set) var lastZxidSeen: Int64 = 0
-    private(set) var watches = ClientWatchTable()
-    private var authInfo: [AuthEntry] = []
-    private var pendingAuth: Deque<PendingAuth> = []
-    private var pending: Deque<Pending> = []
-    private var queued: Deque<QueuedRequest> = []
+    /// The session's watches.
+    private(set) var watches: WatchStateMachine
+    /// The session's auth data.
+    private(set) var auth = AuthStateMachine()
 
     static let noPassword = [UInt8](repeating: 0, count: 16)
 
@@ -185,23 +204,41 @@ struct ConnectionStateMachine {
         var order = configuration.servers
         order.shuffle(using: &rng)
         self.serverOrder = order
+        self.watches = WatchStateMachine(chroot: configuration.chroot)
     }
 
     // MARK: Queries
 
-    var isExpired: Bool { state == .expired }
-    var isClosed: Bool { state == .closed }
+    var isExpired: Bool {
+        if case .expired = state { return true }
+        return false
+    }
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
     var isConnected: Bool {
         if case .connected = state { return true }
         return false
     }
     /// Requests sent and not answered yet (not counting pings and auth).
-    var pendingCount: Int { pending.count }
+    var pendingCount: Int {
+        switch state {
+        case .connected(let connection), .closing(let connection, _): return connection.pending.count
+        default: return 0
+        }
+    }
     /// Requests waiting for a connection.
-    var queuedCount: Int { queued.count }
+    var queuedCount: Int {
+        switch state {
+        case .connecting(let attempt), .handshaking(let attempt): return attempt.queued.count
+        case .waitingToReconnect(let backoff): return backoff.queued.count
+        default: return 0
+        }
+    }
 
     /// Whether a watcher is registered (its request succeeded and it has not fired or been removed).
-    func isRegistered(_ watcher: WatcherID) -> Bool { watches.kind(of: watcher) != nil }
+    func isRegistered(_ watcher: WatcherID) -> Bool { watches.isRegistered(watcher) }
 
     /// Ping interval: a third of the negotiated timeout (ClientCnxn pings at readTimeout / 2).
     var pingInterval: TimeAmount { .nanoseconds(timeout.nanoseconds / 3) }
@@ -215,9 +252,9 @@ struct ConnectionStateMachine {
 
     /// Starts connecting (once; later calls do nothing).
     mutating func start(now: NIODeadline) -> [Action] {
-        guard state == .idle else { return [] }
+        guard case .idle = state else { return [] }
         var actions: [Action] = []
-        connectNext(now: now, into: &actions)
+        connectNext(now: now, failures: 0, queued: [], into: &actions)
         return actions
     }
 
@@ -229,7 +266,6 @@ struct ConnectionStateMachine {
             protocolVersion: 0, lastZxidSeen: lastZxidSeen,
             timeOut: Int32(clamping: configuration.sessionTimeout.nanoseconds / 1_000_000), sessionId: sessionID,
             passwd: password, readOnly: configuration.canBeReadOnly)
-        lastSent = now
         return [.send(.connect(request), id)]
     }
 
@@ -237,7 +273,7 @@ struct ConnectionStateMachine {
     mutating func connectFailed(_ id: ConnectionID, now: NIODeadline) -> [Action] {
         guard case .connecting(let attempt) = state, attempt.connection == id else { return [] }
         var actions: [Action] = []
-        attemptFailed(now: now, closing: nil, into: &actions)
+        attemptFailed(attempt, now: now, closing: nil, into: &actions)
         return actions
     }
 
@@ -247,15 +283,17 @@ struct ConnectionStateMachine {
         switch state {
         case .connecting(let attempt), .handshaking(let attempt):
             guard attempt.connection == id else { return [] }
-            attemptFailed(now: now, closing: nil, into: &actions)
+            attemptFailed(attempt, now: now, closing: nil, into: &actions)
         case .connected(let connection):
-            guard connection == id else { return [] }
-            connectionLost(now: now, closing: nil, into: &actions)
+            guard connection.id == id else { return [] }
+            connectionLost(connection, now: now, closing: nil, into: &actions)
         case .closing(let connection, _):
-            guard connection == id else { return [] }
-            finishClose(into: &actions)
+            guard connection.id == id else { return [] }
+            finishClose(inFlight: connection.pending, into: &actions)
         case .idle, .waitingToReconnect, .expired, .closed:
             return []
+        case .modifying:
+            preconditionFailure(Self.reentered)
         }
         return actions
     }
@@ -266,13 +304,23 @@ struct ConnectionStateMachine {
         switch state {
         case .handshaking(let attempt):
             guard attempt.connection == id else { return [] }
-            handshakeAnswered(id, frame, now: now, into: &actions)
-        case .connected(let connection), .closing(let connection, _):
-            guard connection == id else { return [] }
-            lastReceived = now
-            replyReceived(id, frame, now: now, into: &actions)
+            handshakeAnswered(attempt, frame, now: now, into: &actions)
+        case .connected(var connection):
+            guard connection.id == id else { return [] }
+            state = .modifying
+            connection.lastReceived = now
+            replyReceived(frame, on: &connection, closing: false, now: now, into: &actions)
+            if case .modifying = state { state = .connected(connection) }
+        case .closing(var connection, let deadline):
+            guard connection.id == id else { return [] }
+            state = .modifying
+            connection.lastReceived = now
+            replyReceived(frame, on: &connection, closing: true, now: now, into: &actions)
+            if case .modifying = state { state = .closing(connection, deadline: deadline) }
         case .idle, .connecting, .waitingToReconnect, .expired, .closed:
             return []
+        case .modifying:
+            preconditionFailure(Self.reentered)
         }
         scheduleTimerIfNeeded(into: &actions)
         return actions
@@ -286,25 +334,30 @@ struct ConnectionStateMachine {
         case .connecting(let attempt), .handshaking(let attempt):
             if now >= attempt.deadline {
                 actions.append(.warning(.handshakeTimeout, attempt.connection))
-                attemptFailed(now: now, closing: attempt.connection, into: &actions)
+                attemptFailed(attempt, now: now, closing: attempt.connection, into: &actions)
             }
-        case .connected(let connection):
-            if now >= lastReceived + readTimeout {
-                actions.append(.warning(.readTimeout, connection))
-                connectionLost(now: now, closing: connection, into: &actions)
-            } else if now >= lastSent + pingInterval {
-                actions.append(.send(.request(RequestFrame(xid: SpecialXid.ping, request: .ping)), connection))
-                lastSent = now
+        case .connected(var connection):
+            if now >= connection.lastReceived + readTimeout {
+                actions.append(.warning(.readTimeout, connection.id))
+                connectionLost(connection, now: now, closing: connection.id, into: &actions)
+            } else if now >= connection.lastSent + pingInterval {
+                actions.append(.send(.request(RequestFrame(xid: SpecialXid.ping, request: .ping)), connection.id))
+                connection.lastSent = now
+                state = .connected(connection)
             }
-        case .waitingToReconnect(let until):
-            if now >= until { connectNext(now: now, into: &actions) }
+        case .waitingToReconnect(let backoff):
+            if now >= backoff.until {
+                connectNext(now: now, failures: backoff.failures, queued: backoff.queued, into: &actions)
+            }
         case .closing(let connection, let deadline):
             if now >= deadline {
-                actions.append(.closeConnection(connection))
-                finishClose(into: &actions)
+                actions.append(.closeConnection(connection.id))
+                finishClose(inFlight: connection.pending, into: &actions)
             }
         case .idle, .expired, .closed:
             break
+        case .modifying:
+            preconditionFailure(Self.reentered)
         }
         scheduleTimerIfNeeded(into: &actions)
         return actions
@@ -320,16 +373,29 @@ struct ConnectionStateMachine {
         let item = QueuedRequest(id: id, request: request, watch: watch, effect: effect)
         switch state {
         case .idle:
-            queued.append(item)
-            connectNext(now: now, into: &actions)
-        case .connecting, .handshaking, .waitingToReconnect:
-            queued.append(item)
-        case .connected(let connection):
-            send(item, on: connection, now: now, into: &actions)
+            connectNext(now: now, failures: 0, queued: [item], into: &actions)
+        case .connecting(var attempt):
+            state = .modifying
+            attempt.queued.append(item)
+            state = .connecting(attempt)
+        case .handshaking(var attempt):
+            state = .modifying
+            attempt.queued.append(item)
+            state = .handshaking(attempt)
+        case .waitingToReconnect(var backoff):
+            state = .modifying
+            backoff.queued.append(item)
+            state = .waitingToReconnect(backoff)
+        case .connected(var connection):
+            state = .modifying
+            send(item, on: &connection, now: now, into: &actions)
+            state = .connected(connection)
         case .expired:
             actions.append(.fail(id, error(.sessionExpired, serverPath: request.path)))
         case .closing, .closed:
             actions.append(.fail(id, closedError(serverPath: request.path)))
+        case .modifying:
+            preconditionFailure(Self.reentered)
         }
         scheduleTimerIfNeeded(into: &actions)
         return actions
@@ -343,18 +409,18 @@ struct ConnectionStateMachine {
             return [.fail(id, .sessionExpired)]
         case .closing, .closed:
             return [.fail(id, .clientClosed)]
-        case .connected(let connection):
-            if !authInfo.contains(where: { $0.scheme == scheme && $0.auth == auth }) {
-                authInfo.append(AuthEntry(scheme: scheme, auth: auth))
+        case .connected(var connection):
+            if case .send(let packet) = self.auth.addAuth(id, scheme: scheme, auth: auth) {
+                sendAuth(packet, on: &connection, now: now, into: &actions)
+                state = .connected(connection)
             }
-            sendAuth(scheme: scheme, auth: auth, waiters: [id], on: connection, now: now, into: &actions)
-        case .idle, .connecting, .handshaking, .waitingToReconnect:
-            if let index = authInfo.firstIndex(where: { $0.scheme == scheme && $0.auth == auth }) {
-                authInfo[index].waiters.append(id)
-            } else {
-                authInfo.append(AuthEntry(scheme: scheme, auth: auth, waiters: [id]))
-            }
-            if state == .idle { connectNext(now: now, into: &actions) }
+        case .idle:
+            _ = self.auth.addAuth(id, scheme: scheme, auth: auth)
+            connectNext(now: now, failures: 0, queued: [], into: &actions)
+        case .connecting, .handshaking, .waitingToReconnect:
+            _ = self.auth.addAuth(id, scheme: scheme, auth: auth)
+        case .modifying:
+            preconditionFailure(Self.reentered)
         }
         scheduleTimerIfNeeded(into: &actions)
         return actions
@@ -365,21 +431,25 @@ struct ConnectionStateMachine {
     mutating func close(now: NIODeadline) -> [Action] {
         var actions: [Action] = []
         switch state {
-        case .idle, .waitingToReconnect, .expired:
+        case .idle, .expired:
             finishClose(into: &actions)
+        case .waitingToReconnect(let backoff):
+            finishClose(queued: backoff.queued, into: &actions)
         case .connecting(let attempt), .handshaking(let attempt):
             actions.append(.closeConnection(attempt.connection))
-            finishClose(into: &actions)
-        case .connected(let connection):
+            finishClose(queued: attempt.queued, into: &actions)
+        case .connected(var connection):
+            // Nothing waits for a connection while connected (the handshake sent it all).
+            state = .modifying
             let xid = allocateXid()
-            pending.append(Pending(xid: xid, kind: .closeSession))
-            actions.append(.send(.request(RequestFrame(xid: xid, request: .closeSession)), connection))
-            lastSent = now
-            // Requests that waited for a connection cannot be sent any more.
-            failQueued(with: .clientClosed, into: &actions)
+            connection.pending.append(Pending(xid: xid, kind: .closeSession))
+            actions.append(.send(.request(RequestFrame(xid: xid, request: .closeSession)), connection.id))
+            connection.lastSent = now
             state = .closing(connection, deadline: now + (configuration.closeTimeout ?? readTimeout))
         case .closing, .closed:
             break
+        case .modifying:
+            preconditionFailure(Self.reentered)
         }
         scheduleTimerIfNeeded(into: &actions)
         return actions
@@ -387,15 +457,13 @@ struct ConnectionStateMachine {
 
     /// After `.expired`: forget the old session and connect for a new one. Does nothing in other states.
     mutating func startNewSession(now: NIODeadline) -> [Action] {
-        guard state == .expired else { return [] }
+        guard case .expired = state else { return [] }
         sessionID = 0
         password = Self.noPassword
         negotiatedTimeout = nil
         lastZxidSeen = 0
-        isSuspended = false
-        consecutiveFailures = 0
         var actions: [Action] = []
-        connectNext(now: now, into: &actions)
+        connectNext(now: now, failures: 0, queued: [], into: &actions)
         scheduleTimerIfNeeded(into: &actions)
         return actions
     }
@@ -405,11 +473,9 @@ struct ConnectionStateMachine {
     /// ZooKeeper 3.6+ applies to persistent watches; sent only when no other local watch or watch-setting
     /// request concerns that path).
     mutating func removeWatcher(_ watcher: WatcherID, now: NIODeadline) -> [Action] {
-        guard let (kind, path) = watches.remove(watcher) else { return [] }
+        guard let path = watches.removeWatcher(watcher) else { return [] }
         var actions: [Action] = []
-        if kind == .persistent || kind == .persistentRecursive {
-            removeServerWatchIfUnused(path: path, now: now, into: &actions)
-        }
+        removeServerWatchIfUnused(path: path, now: now, into: &actions)
         return actions
     }
 
@@ -418,41 +484,45 @@ struct ConnectionStateMachine {
     mutating func removeLocalWatches(serverPath: String, type: WatcherType, now: NIODeadline) -> (
         actions: [Action], removed: Bool
     ) {
+        let (watchActions, unused) = watches.removeLocalWatches(serverPath: serverPath, type: type)
         var actions: [Action] = []
-        let removed = dropLocalWatches(serverPath: serverPath, type: type, into: &actions)
-        if type == .persistent || type == .persistentRecursive || type == .any {
-            removeServerWatchIfUnused(path: serverPath, now: now, into: &actions)
-        }
-        return (actions, removed)
+        append(watchActions, into: &actions)
+        if let unused { removeServerWatchIfUnused(path: unused, now: now, into: &actions) }
+        return (actions, !watchActions.isEmpty)
     }
 
     // MARK: Connecting
 
-    private mutating func connectNext(now: NIODeadline, into actions: inout [Action]) {
+    private mutating func connectNext(
+        now: NIODeadline, failures: Int, queued: Deque<QueuedRequest>, into actions: inout [Action]
+    ) {
         let server = serverOrder[nextServerIndex % serverOrder.count]
         nextServerIndex = (nextServerIndex + 1) % serverOrder.count
         nextConnectionID += 1
         let id = ConnectionID(rawValue: nextConnectionID)
         let timeout = connectTimeout
-        state = .connecting(Attempt(connection: id, server: server, deadline: now + timeout))
+        state = .connecting(
+            Attempt(connection: id, server: server, deadline: now + timeout, failures: failures, queued: queued))
         actions.append(.connect(server, id, timeout: timeout))
         scheduleTimerIfNeeded(into: &actions)
     }
 
     /// A connection attempt failed before the session was (re-)established.
-    private mutating func attemptFailed(now: NIODeadline, closing: ConnectionID?, into actions: inout [Action]) {
+    private mutating func attemptFailed(
+        _ attempt: Attempt, now: NIODeadline, closing: ConnectionID?, into actions: inout [Action]
+    ) {
         if let closing { actions.append(.closeConnection(closing)) }
-        failQueued(with: .connectionLoss, into: &actions)
-        consecutiveFailures += 1
+        failQueued(attempt.queued, with: .connectionLoss, into: &actions)
+        let failures = attempt.failures + 1
         let servers = serverOrder.count
-        if consecutiveFailures % servers == 0 {
-            let round = consecutiveFailures / servers
+        if failures % servers == 0 {
+            let round = failures / servers
             let base = backoff(round: round)
             let jittered = base.nanoseconds / 2 + Int64.random(in: 0...max(0, base.nanoseconds / 2), using: &rng)
-            state = .waitingToReconnect(until: now + .nanoseconds(jittered))
+            state = .waitingToReconnect(Backoff(until: now + .nanoseconds(jittered), failures: failures, queued: []))
             scheduleTimerIfNeeded(into: &actions)
         } else {
-            connectNext(now: now, into: &actions)
+            connectNext(now: now, failures: failures, queued: [], into: &actions)
         }
     }
 
@@ -466,50 +536,52 @@ struct ConnectionStateMachine {
     }
 
     private mutating func handshakeAnswered(
-        _ id: ConnectionID, _ frame: ByteBuffer, now: NIODeadline, into actions: inout [Action]
+        _ attempt: Attempt, _ frame: ByteBuffer, now: NIODeadline, into actions: inout [Action]
     ) {
+        let id = attempt.connection
         let response: ConnectResponse
         do {
             response = try ConnectResponse.decodeWhole(frame)
         } catch {
             actions.append(.warning(.protocolError("malformed ConnectResponse: \(error)"), id))
-            attemptFailed(now: now, closing: id, into: &actions)
+            attemptFailed(attempt, now: now, closing: id, into: &actions)
             return
         }
         if response.timeOut <= 0 {
-            expire(closing: id, into: &actions)
+            expire(attempt, into: &actions)
             return
         }
         if sessionID != 0 && response.sessionId != sessionID {
             // Not our session any more: treat it as lost rather than continue with another one silently.
             actions.append(.warning(.sessionIDChanged, id))
-            expire(closing: id, into: &actions)
+            expire(attempt, into: &actions)
             return
         }
         let isNewSession = sessionID == 0
         sessionID = response.sessionId
         password = response.passwd
         negotiatedTimeout = .milliseconds(Int64(response.timeOut))
-        consecutiveFailures = 0
-        isSuspended = false
-        state = .connected(id)
-        lastSent = now
-        lastReceived = now
+        var connection = Connection(id: id, lastSent: now, lastReceived: now)
         if response.readOnly == true {
             actions.append(.stateChanged(.readOnly))
         } else {
             actions.append(.stateChanged(isNewSession ? .connected : .reconnected))
         }
         // As ClientCnxn.primeConnection: auth first, then the watches, then what waited.
-        for index in authInfo.indices {
-            let entry = authInfo[index]
-            authInfo[index].waiters = []
-            sendAuth(scheme: entry.scheme, auth: entry.auth, waiters: entry.waiters, on: id, now: now, into: &actions)
+        for packet in auth.connected() {
+            sendAuth(packet, on: &connection, now: now, into: &actions)
         }
-        if !watches.isEmpty { sendSetWatches(on: id, now: now, into: &actions) }
-        while let item = queued.popFirst() {
-            send(item, on: id, now: now, into: &actions)
+        let setWatches = watches.setWatchesRequests(
+            relativeZxid: lastZxidSeen, maxBytes: configuration.setWatchesMaxBytes)
+        for request in setWatches {
+            connection.pending.append(Pending(xid: SpecialXid.setWatches, kind: .setWatches))
+            actions.append(.send(.request(RequestFrame(xid: SpecialXid.setWatches, request: request)), id))
+            connection.lastSent = now
         }
+        for item in attempt.queued {
+            send(item, on: &connection, now: now, into: &actions)
+        }
+        state = .connected(connection)
     }
 
     // MARK: Connected
@@ -521,76 +593,35 @@ struct ConnectionStateMachine {
     }
 
     private mutating func send(
-        _ item: QueuedRequest, on connection: ConnectionID, now: NIODeadline, into actions: inout [Action]
+        _ item: QueuedRequest, on connection: inout Connection, now: NIODeadline, into actions: inout [Action]
     ) {
         let xid = allocateXid()
-        pending.append(
+        connection.pending.append(
             Pending(
                 xid: xid,
                 kind: .user(item.id, item.request.opCode, path: item.request.path, watch: item.watch, effect: item.effect)))
-        actions.append(.send(.request(RequestFrame(xid: xid, request: item.request)), connection))
-        lastSent = now
+        actions.append(.send(.request(RequestFrame(xid: xid, request: item.request)), connection.id))
+        connection.lastSent = now
     }
 
-    private mutating func sendAuth(
-        scheme: String, auth: [UInt8], waiters: [RequestID], on connection: ConnectionID, now: NIODeadline,
-        into actions: inout [Action]
+    private func sendAuth(
+        _ packet: AuthPacket, on connection: inout Connection, now: NIODeadline, into actions: inout [Action]
     ) {
-        pendingAuth.append(PendingAuth(scheme: scheme, auth: auth, waiters: waiters))
-        let packet = AuthPacket(type: 0, scheme: scheme, auth: auth)
-        actions.append(.send(.request(RequestFrame(xid: SpecialXid.auth, request: .auth(packet))), connection))
-        lastSent = now
+        actions.append(.send(.request(RequestFrame(xid: SpecialXid.auth, request: .auth(packet))), connection.id))
+        connection.lastSent = now
     }
 
-    /// setWatches (or setWatches2 when persistent watches exist), in batches of at most
-    /// `setWatchesMaxBytes` bytes of paths.
-    private mutating func sendSetWatches(on connection: ConnectionID, now: NIODeadline, into actions: inout [Action]) {
-        let lists: [[String]] = [
-            watches.paths(.data), watches.paths(.exist), watches.paths(.child), watches.paths(.persistent),
-            watches.paths(.persistentRecursive),
-        ]
-        let usesPersistent = !lists[3].isEmpty || !lists[4].isEmpty
-        var batch: [[String]] = Array(repeating: [], count: 5)
-        var batchBytes = 0
-        func flush(_ sm: inout ConnectionStateMachine) {
-            let request: ZooKeeperRequest
-            if usesPersistent {
-                request = .setWatches2(
-                    SetWatches2(
-                        relativeZxid: sm.lastZxidSeen, dataWatches: batch[0], existWatches: batch[1],
-                        childWatches: batch[2], persistentWatches: batch[3], persistentRecursiveWatches: batch[4]))
-            } else {
-                request = .setWatches(
-                    SetWatches(
-                        relativeZxid: sm.lastZxidSeen, dataWatches: batch[0], existWatches: batch[1],
-                        childWatches: batch[2]))
-            }
-            sm.pending.append(Pending(xid: SpecialXid.setWatches, kind: .setWatches))
-            actions.append(.send(.request(RequestFrame(xid: SpecialXid.setWatches, request: request)), connection))
-            sm.lastSent = now
-            batch = Array(repeating: [], count: 5)
-            batchBytes = 0
-        }
-        for (list, paths) in lists.enumerated() {
-            for path in paths {
-                if batchBytes > 0 && batchBytes + path.utf8.count > configuration.setWatchesMaxBytes {
-                    flush(&self)
-                }
-                batch[list].append(path)
-                batchBytes += path.utf8.count
-            }
-        }
-        if batchBytes > 0 { flush(&self) }
-    }
-
+    /// A reply on the live connection, which is out of `state` (`closing` says which state it came from). The
+    /// connection goes back unless this moved to another state.
     private mutating func replyReceived(
-        _ id: ConnectionID, _ frame: ByteBuffer, now: NIODeadline, into actions: inout [Action]
+        _ frame: ByteBuffer, on connection: inout Connection, closing: Bool, now: NIODeadline,
+        into actions: inout [Action]
     ) {
         let reply: ReplyFrame
         do {
             reply = try ReplyFrame.decode(frame)
         } catch {
-            protocolError("malformed reply header: \(error)", id, now: now, into: &actions)
+            protocolError("malformed reply header: \(error)", connection, closing: closing, now: now, into: &actions)
             return
         }
         switch reply.header.xid {
@@ -601,42 +632,44 @@ struct ConnectionStateMachine {
             do {
                 event = try reply.notification()
             } catch {
-                protocolError("malformed notification: \(error)", id, now: now, into: &actions)
+                protocolError(
+                    "malformed notification: \(error)", connection, closing: closing, now: now, into: &actions)
                 return
             }
-            notificationReceived(event, into: &actions)
+            if let action = watches.notificationReceived(event) { append([action], into: &actions) }
         case SpecialXid.auth:
-            guard let auth = pendingAuth.popFirst() else {
-                protocolError("auth reply without an auth request", id, now: now, into: &actions)
-                return
-            }
-            if reply.header.err == 0 {
-                for waiter in auth.waiters { actions.append(.succeed(waiter, .empty)) }
-            } else {
-                let code = ErrorCode(rawValue: reply.header.err) ?? .authFailed
-                actions.append(.warning(.authFailed(scheme: auth.scheme, code), id))
-                for waiter in auth.waiters { actions.append(.fail(waiter, ZooKeeperError(code: code))) }
-                // Never re-send credentials the server refused (it closes the connection after AUTHFAILED).
-                authInfo.removeAll { $0.scheme == auth.scheme && $0.auth == auth.auth }
+            switch auth.replyReceived(err: reply.header.err) {
+            case .succeeded(let waiters):
+                for waiter in waiters { actions.append(.succeed(waiter, .empty)) }
+            case .failed(let scheme, let code, let waiters):
+                actions.append(.warning(.authFailed(scheme: scheme, code), connection.id))
+                for waiter in waiters { actions.append(.fail(waiter, ZooKeeperError(code: code))) }
+            case .unexpected:
+                protocolError(
+                    "auth reply without an auth request", connection, closing: closing, now: now, into: &actions)
             }
         default:
-            guard let head = pending.popFirst() else {
-                protocolError("reply xid \(reply.header.xid) with nothing pending", id, now: now, into: &actions)
+            guard let head = connection.pending.first else {
+                protocolError(
+                    "reply xid \(reply.header.xid) with nothing pending", connection, closing: closing, now: now,
+                    into: &actions)
                 return
             }
             guard head.xid == reply.header.xid else {
-                pending.prepend(head)
                 protocolError(
-                    "reply xid \(reply.header.xid) out of order, expected \(head.xid)", id, now: now, into: &actions)
+                    "reply xid \(reply.header.xid) out of order, expected \(head.xid)", connection, closing: closing,
+                    now: now, into: &actions)
                 return
             }
+            connection.pending.removeFirst()
             if reply.header.zxid > 0 { lastZxidSeen = reply.header.zxid }
-            complete(head, reply, connection: id, now: now, into: &actions)
+            complete(head, reply, on: connection, closing: closing, now: now, into: &actions)
         }
     }
 
     private mutating func complete(
-        _ entry: Pending, _ reply: ReplyFrame, connection: ConnectionID, now: NIODeadline, into actions: inout [Action]
+        _ entry: Pending, _ reply: ReplyFrame, on connection: Connection, closing: Bool, now: NIODeadline,
+        into actions: inout [Action]
     ) {
         let err = reply.header.err
         switch entry.kind {
@@ -647,105 +680,75 @@ struct ConnectionStateMachine {
                     response = try reply.response(for: opCode)
                 } catch {
                     actions.append(.fail(id, self.error(.marshallingError, serverPath: path)))
-                    protocolError("malformed \(opCode) reply: \(error)", connection, now: now, into: &actions)
+                    protocolError(
+                        "malformed \(opCode) reply: \(error)", connection, closing: closing, now: now, into: &actions)
                     return
                 }
-                if let watch, let path { register(watch, path: path, nodeExists: true) }
+                if let watch, let path { watches.requestSucceeded(watch, serverPath: path) }
                 if let effect { apply(effect, into: &actions) }
                 actions.append(.succeed(id, response))
             } else {
                 let code = ErrorCode(rawValue: err) ?? .systemError
-                if code == .noNode, case .exists(let watcher)? = watch, let path {
-                    watches.add(watcher, kind: .exist, path: path)
-                }
+                if let watch, let path { watches.requestFailed(watch, serverPath: path, code: code) }
                 actions.append(.fail(id, error(code, serverPath: path)))
             }
         case .setWatches:
-            if err != 0 { actions.append(.warning(.setWatchesFailed(ErrorCode(rawValue: err) ?? .systemError), connection)) }
+            if err != 0 {
+                actions.append(.warning(.setWatchesFailed(ErrorCode(rawValue: err) ?? .systemError), connection.id))
+            }
         case .internalRemoveWatches:
             break
         case .closeSession:
-            actions.append(.closeConnection(connection))
-            finishClose(into: &actions)
-        }
-    }
-
-    private mutating func register(_ registration: WatchRegistration, path: String, nodeExists: Bool) {
-        switch registration {
-        case .data(let w): watches.add(w, kind: .data, path: path)
-        case .exists(let w): watches.add(w, kind: nodeExists ? .data : .exist, path: path)
-        case .children(let w): watches.add(w, kind: .child, path: path)
-        case .persistent(let w): watches.add(w, kind: .persistent, path: path)
-        case .persistentRecursive(let w): watches.add(w, kind: .persistentRecursive, path: path)
+            actions.append(.closeConnection(connection.id))
+            finishClose(inFlight: connection.pending, into: &actions)
         }
     }
 
     private mutating func apply(_ effect: LocalEffect, into actions: inout [Action]) {
         switch effect {
         case .removeWatches(let path, let type):
-            _ = dropLocalWatches(serverPath: path, type: type, into: &actions)
+            append(watches.watchesRemoved(serverPath: path, type: type), into: &actions)
         }
     }
 
-    private mutating func dropLocalWatches(serverPath: String, type: WatcherType, into actions: inout [Action]) -> Bool {
-        let groups: [(ClientWatchTable.Kind, EventType)]
-        switch type {
-        case .children: groups = [(.child, .childWatchRemoved)]
-        case .data: groups = [(.data, .dataWatchRemoved), (.exist, .dataWatchRemoved)]
-        case .any:
-            groups = [
-                (.data, .dataWatchRemoved), (.exist, .dataWatchRemoved), (.child, .childWatchRemoved),
-                (.persistent, .persistentWatchRemoved), (.persistentRecursive, .persistentWatchRemoved),
-            ]
-        case .persistent: groups = [(.persistent, .persistentWatchRemoved)]
-        case .persistentRecursive: groups = [(.persistentRecursive, .persistentWatchRemoved)]
-        }
-        var removedAny = false
-        let clientPath = ZNodePath.clientPath(serverPath, chroot: configuration.chroot)
-        for (kind, eventType) in groups {
-            let removed = watches.removeAll(at: serverPath, kinds: [kind])
-            guard !removed.isEmpty else { continue }
-            removedAny = true
-            actions.append(.deliver(WatchEvent(type: eventType, path: clientPath), to: removed))
-            if kind == .persistent || kind == .persistentRecursive {
-                actions.append(.endWatchers(removed, nil))
-            }
-        }
-        return removedAny
-    }
-
+    /// Sends removeWatches (type any) for the persistent watch at `path` that no local watcher uses any more,
+    /// when connected and no watch-setting request for that path is in flight.
     private mutating func removeServerWatchIfUnused(path: String, now: NIODeadline, into actions: inout [Action]) {
-        guard case .connected(let connection) = state, !watches.hasWatchers(at: path) else { return }
-        let inFlight = pending.contains { entry in
+        guard case .connected(var connection) = state else { return }
+        let inFlight = connection.pending.contains { entry in
             if case .user(_, _, let p, let watch, _) = entry.kind, watch != nil, p == path { return true }
             return false
         }
         guard !inFlight else { return }
+        state = .modifying
         let xid = allocateXid()
-        pending.append(Pending(xid: xid, kind: .internalRemoveWatches))
+        connection.pending.append(Pending(xid: xid, kind: .internalRemoveWatches))
         let request = ZooKeeperRequest.removeWatches(RemoveWatchesRequest(path: path, type: WatcherType.any.rawValue))
-        actions.append(.send(.request(RequestFrame(xid: xid, request: request)), connection))
-        lastSent = now
+        actions.append(.send(.request(RequestFrame(xid: xid, request: request)), connection.id))
+        connection.lastSent = now
+        state = .connected(connection)
     }
 
-    private mutating func notificationReceived(_ event: WatcherEvent, into actions: inout [Action]) {
-        guard let type = EventType(rawValue: event.type), type != .none else { return }
-        let targets = watches.materialize(type, path: event.path)
-        guard !targets.isEmpty else { return }
-        let state = KeeperState(rawValue: event.state) ?? .syncConnected
-        let path = ZNodePath.clientPath(event.path, chroot: configuration.chroot)
-        actions.append(.deliver(WatchEvent(type: type, state: state, path: path), to: targets))
+    private func append(_ watchActions: [WatchStateMachine.Action], into actions: inout [Action]) {
+        for action in watchActions {
+            switch action {
+            case .deliver(let event, let watchers): actions.append(.deliver(event, to: watchers))
+            case .endWatchers(let watchers, let error): actions.append(.endWatchers(watchers, error))
+            }
+        }
     }
 
+    /// Drops the live connection (which is out of `state`): while closing, the close ends; otherwise the
+    /// connection is lost.
     private mutating func protocolError(
-        _ reason: String, _ id: ConnectionID, now: NIODeadline, into actions: inout [Action]
+        _ reason: String, _ connection: Connection, closing: Bool, now: NIODeadline, into actions: inout [Action]
     ) {
-        actions.append(.warning(.protocolError(reason), id))
-        if case .closing = state {
-            actions.append(.closeConnection(id))
-            finishClose(into: &actions)
+        actions.append(.warning(.protocolError(reason), connection.id))
+        if closing {
+            actions.append(.closeConnection(connection.id))
+            finishClose(inFlight: connection.pending, into: &actions)
         } else {
-            connectionLost(now: now, closing: id, into: &actions)
+            connectionLost(connection, now: now, closing: connection.id, into: &actions)
         }
     }
 
@@ -753,61 +756,58 @@ struct ConnectionStateMachine {
 
     /// The live connection is gone: everything in flight fails with connectionLoss, the session is suspended,
     /// and the next server is tried at once.
-    private mutating func connectionLost(now: NIODeadline, closing: ConnectionID?, into actions: inout [Action]) {
+    private mutating func connectionLost(
+        _ connection: Connection, now: NIODeadline, closing: ConnectionID?, into actions: inout [Action]
+    ) {
         if let closing { actions.append(.closeConnection(closing)) }
-        failInFlight(with: .connectionLoss, into: &actions)
-        if !isSuspended {
-            isSuspended = true
-            actions.append(.stateChanged(.suspended))
-        }
-        connectNext(now: now, into: &actions)
+        failInFlight(connection.pending, with: .connectionLoss, into: &actions)
+        actions.append(.stateChanged(.suspended))
+        connectNext(now: now, failures: 0, queued: [], into: &actions)
     }
 
-    private mutating func expire(closing: ConnectionID?, into actions: inout [Action]) {
-        if let closing { actions.append(.closeConnection(closing)) }
+    /// The handshake of `attempt` said the session is gone.
+    private mutating func expire(_ attempt: Attempt, into actions: inout [Action]) {
+        actions.append(.closeConnection(attempt.connection))
         state = .expired
-        isSuspended = false
-        failInFlight(with: .sessionExpired, into: &actions)
-        failQueued(with: .sessionExpired, into: &actions)
-        let ended = watches.removeAll()
-        if !ended.isEmpty { actions.append(.endWatchers(ended, .sessionExpired)) }
+        failQueued(attempt.queued, with: .sessionExpired, into: &actions)
+        if let ended = watches.endAll(.sessionExpired) { append([ended], into: &actions) }
         actions.append(.stateChanged(.expired))
     }
 
-    private mutating func finishClose(into actions: inout [Action]) {
+    private mutating func finishClose(
+        inFlight: Deque<Pending> = [], queued: Deque<QueuedRequest> = [], into actions: inout [Action]
+    ) {
         state = .closed
-        failInFlight(with: .clientClosed, into: &actions)
-        failQueued(with: .clientClosed, into: &actions)
-        let ended = watches.removeAll()
-        if !ended.isEmpty { actions.append(.endWatchers(ended, nil)) }
+        failInFlight(inFlight, with: .clientClosed, into: &actions)
+        failQueued(queued, with: .clientClosed, into: &actions)
+        if let ended = watches.endAll(nil) { append([ended], into: &actions) }
         actions.append(.stateChanged(.closed))
     }
 
     /// Fails the requests sent and not answered, and the auth packets sent and not answered.
-    private mutating func failInFlight(with base: ZooKeeperError, into actions: inout [Action]) {
-        while let entry = pending.popFirst() {
+    private mutating func failInFlight(
+        _ inFlight: Deque<Pending>, with base: ZooKeeperError, into actions: inout [Action]
+    ) {
+        for entry in inFlight {
             if case .user(let id, _, let path, _, _) = entry.kind {
                 var e = base
                 e.path = path.map { ZNodePath.clientPath($0, chroot: configuration.chroot) }
                 actions.append(.fail(id, e))
             }
         }
-        while let auth = pendingAuth.popFirst() {
-            for waiter in auth.waiters { actions.append(.fail(waiter, base)) }
-        }
+        for waiter in auth.connectionClosed() { actions.append(.fail(waiter, base)) }
     }
 
     /// Fails the requests (and addAuth calls) that waited for a connection.
-    private mutating func failQueued(with base: ZooKeeperError, into actions: inout [Action]) {
-        while let item = queued.popFirst() {
+    private mutating func failQueued(
+        _ queued: Deque<QueuedRequest>, with base: ZooKeeperError, into actions: inout [Action]
+    ) {
+        for item in queued {
             var e = base
             e.path = item.request.path.map { ZNodePath.clientPath($0, chroot: configuration.chroot) }
             actions.append(.fail(item.id, e))
         }
-        for index in authInfo.indices {
-            for waiter in authInfo[index].waiters { actions.append(.fail(waiter, base)) }
-            authInfo[index].waiters = []
-        }
+        for waiter in auth.removeWaiters() { actions.append(.fail(waiter, base)) }
     }
 
     private func error(_ code: ErrorCode, serverPath: String?) -> ZooKeeperError {
@@ -820,16 +820,20 @@ struct ConnectionStateMachine {
         return e
     }
 
+    private static let reentered = "ConnectionStateMachine: an input arrived while another was changing the state"
+
     // MARK: Timer
 
     private mutating func scheduleTimerIfNeeded(into actions: inout [Action]) {
         let next: NIODeadline?
         switch state {
         case .connecting(let attempt), .handshaking(let attempt): next = attempt.deadline
-        case .connected: next = min(lastReceived + readTimeout, lastSent + pingInterval)
-        case .waitingToReconnect(let until): next = until
+        case .connected(let connection):
+            next = min(connection.lastReceived + readTimeout, connection.lastSent + pingInterval)
+        case .waitingToReconnect(let backoff): next = backoff.until
         case .closing(_, let deadline): next = deadline
         case .idle, .expired, .closed: next = nil
+        case .modifying: preconditionFailure(Self.reentered)
         }
         guard let next else { return }
         if let scheduled = scheduledTimer, scheduled <= next { return }

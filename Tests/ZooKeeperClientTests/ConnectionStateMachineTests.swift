@@ -364,6 +364,32 @@ private struct Harness {
         #expect(h.machine.backoff(round: 100) == .seconds(1))
     }
 
+    @Test func requestsMadeDuringTheBackoffWaitForTheNextAttempt() {
+        var h = Harness()
+        let c1 = h.connectAction(h.machine.start(now: h.now))!
+        let backoff = h.machine.connectFailed(c1, now: h.now)  // one server: a full round failed
+        guard case .scheduleTimer(let at) = backoff.last, backoff.count == 1 else {
+            Issue.record("expected a backoff, got \(backoff)")
+            return
+        }
+        #expect(h.machine.submit(1, .sync(SyncRequest(path: "/")), now: h.now) == [])
+        #expect(h.machine.addAuth(2, scheme: "digest", auth: Array("u:p".utf8), now: h.now) == [])
+        #expect(h.machine.queuedCount == 1)
+        let c2 = h.connectAction(h.machine.timerFired(now: at))!
+        #expect(h.machine.queuedCount == 1)
+        let answered = h.handshake(c2)
+        #expect(answered.first == .stateChanged(.connected))
+        #expect(
+            sends(answered) == [
+                RequestFrame(xid: -4, request: .auth(AuthPacket(type: 0, scheme: "digest", auth: Array("u:p".utf8)))),
+                RequestFrame(xid: 1, request: .sync(SyncRequest(path: "/"))),
+            ])
+        #expect(h.machine.queuedCount == 0)
+        #expect(h.machine.pendingCount == 1)
+        #expect(h.machine.auth.inFlightCount == 1)
+        #expect(h.machine.frameReceived(c2, reply(xid: -4), now: h.now) == [.succeed(2, .empty)])
+    }
+
     @Test func handshakeTimeoutTriesTheNextServer() {
         var h = Harness(servers: [serverA, serverB], timeout: .seconds(4))
         let c1 = h.connectAction(h.machine.start(now: h.now))!
