@@ -273,9 +273,20 @@ public final class AvahiConnection: Service, Sendable {
             guard let outcome = await performAndWait({ self.connectOnQueue() }) else { return }
             switch outcome {
             case .connected:
-                delay = configuration.retryDelay
-                // Wait until the client fails (the daemon or the bus went away), then connect again.
+                let connectedAt = ContinuousClock.now
+                // Wait until the client fails (the daemon or the bus went away), then connect again: at once after
+                // a connection that lasted, after a growing pause when it failed right away (no busy loop).
                 guard await signals.next() != nil else { return }
+                if ContinuousClock.now - connectedAt < .seconds(1) {
+                    do {
+                        try await Task.sleep(for: delay)
+                    } catch {
+                        return
+                    }
+                    delay = min(delay * 2, configuration.maxRetryDelay)
+                } else {
+                    delay = configuration.retryDelay
+                }
             case .noDaemon(let reason):
                 warnNoDaemon(reason)
                 do {
@@ -291,7 +302,7 @@ public final class AvahiConnection: Service, Sendable {
     /// On the queue, with Avahi's mutex held: frees a failed client (and forgets the objects it owned), then
     /// creates a new one that waits for the daemon.
     private func connectOnQueue() -> ConnectOutcome {
-        let (old, lostBrowses) = state.withLockedValue { state -> (AvahiHandle?, [UInt64]) in
+        let old = state.withLockedValue { state -> AvahiHandle? in
             let old = state.client
             state.client = nil
             state.groups = [:]
@@ -303,9 +314,8 @@ public final class AvahiConnection: Service, Sendable {
                 state.browses[id]?.services.beginResync()
                 state.browses[id]?.types.beginResync()
             }
-            return (old, Array(state.browses.keys))
+            return old
         }
-        _ = lostBrowses
         if let old { avahi_client_free(old.pointer) }
         var error: Int32 = 0
         let flags = AvahiClientFlags(rawValue: AVAHI_CLIENT_NO_FAIL.rawValue)
