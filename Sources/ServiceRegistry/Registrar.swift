@@ -500,6 +500,9 @@ public actor Registrar: Service {
         var machine = machine
         let policy = machine.policy
         var next = ContinuousClock.now + policy.interval
+        // A reconcile after a health change that failed (for example a create racing the reaping of its container
+        // parent) is tried again at every check until it succeeds, not only at the next change.
+        var reconcilePending = false
         while !Task.isCancelled {
             do {
                 try await Task.sleep(until: next)
@@ -515,7 +518,7 @@ public actor Registrar: Service {
                 eventSink.yield(.health(id: id, status: machine.status, result: result))
             }
             if ContinuousClock.now > next { next = ContinuousClock.now + policy.interval }
-            guard !directives.isEmpty, entries[id] != nil else { continue }
+            guard !directives.isEmpty || reconcilePending, entries[id] != nil else { continue }
             for directive in directives {
                 switch directive {
                 case .markPassing:
@@ -536,7 +539,9 @@ public actor Registrar: Service {
             entries[id]?.health = machine.status
             do {
                 try await reconcile(id, reason: "critical past the deadline")
+                reconcilePending = false
             } catch {
+                reconcilePending = true
                 reportFailure(id, error)
             }
         }

@@ -549,6 +549,15 @@ func setData(_ path: String, _ data: String) -> ZooKeeperRequest {
             let asked = (h.sent[id] ?? [:]).keys.filter { $0 >= 0 }.sorted()
             #expect(answered == asked, "seed \(seed) \(id): asked \(asked.count), answered \(answered.count)")
         }
+        // A closeSession's close never overtakes the replies it must follow: everything asked before it, and the
+        // closeSession itself, was answered before the connection closed.
+        for id in closedBySession {
+            guard let closeXid = h.sent[id]?.first(where: { $0.value == .closeSession })?.key else { continue }
+            let answered = Set(h.replies(id).map(\.xid))
+            let owed = (h.sent[id] ?? [:]).keys.filter { $0 >= 0 && $0 <= closeXid }
+            #expect(owed.allSatisfy(answered.contains), "seed \(seed) \(id): a reply was lost to the close")
+            #expect(h.closed.contains(id), "seed \(seed) \(id): closeSession closes the connection")
+        }
         #expect(h.machine.heldCount == 0)
     }
 
