@@ -62,11 +62,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The shared log of an ensemble, pure: log entries and their batch format, the key layout, zxids from log
+        // positions, and the applier that turns the log's events into deliveries.
+        .target(
+            name: "ReplicatedLog",
+            dependencies: ["ZooKeeperWire", "Persistence", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         // NIO shell: connections, commit loop, session expiry, four-letter words, metrics, configuration.
         .target(
             name: "CoordinationServer",
             dependencies: [
-                "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence",
+                "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence", "ReplicatedLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -178,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "CoordinationServerTests",
             dependencies: [
-                "CoordinationServer", "ZooKeeperWire",
+                "CoordinationServer", "ZooKeeperWire", "ReplicatedLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

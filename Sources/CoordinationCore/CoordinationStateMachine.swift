@@ -82,8 +82,11 @@ public struct CoordinationStateMachine: Sendable {
     }
 
     /// The handshake. `password` is 16 fresh random bytes from the shell, used if a new session is created.
+    /// `newSessionId` is the id a new session gets when the shell chooses it (a replica of an ensemble, so that
+    /// every replica applying the same log entry creates the same session); 0 lets the core number sessions.
     public mutating func connect(
-        _ id: ConnectionID, request: ConnectRequest, password: [UInt8], now: CoreTime, into actions: inout [CoreAction]
+        _ id: ConnectionID, request: ConnectRequest, password: [UInt8], newSessionId: Int64 = 0, now: CoreTime,
+        into actions: inout [CoreAction]
     ) {
         guard let conn = connections[id] else { return }
         if conn.sessionId != nil {
@@ -97,9 +100,18 @@ public struct CoordinationStateMachine: Sendable {
         let timeout = min(max(request.timeOut, config.minSessionTimeout), config.maxSessionTimeout)
         let readOnlyReply: Bool? = request.readOnly == nil ? nil : false
         if request.sessionId == 0 {
-            let sid = nextSessionId
-            nextSessionId += 1
-            if nextSessionId == EphemeralKind.containerOwner { nextSessionId += 1 }
+            let sid: Int64
+            if newSessionId != 0 {
+                guard live[newSessionId] == nil, state.sessions[newSessionId] == nil else {
+                    actions.append(.close(id, reason: .invalidSession))
+                    return
+                }
+                sid = newSessionId
+            } else {
+                sid = nextSessionId
+                nextSessionId += 1
+                if nextSessionId == EphemeralKind.containerOwner { nextSessionId += 1 }
+            }
             let txn = Transaction.createSession(sessionId: sid, timeout: timeout, password: password)
             commit(txn, sessionId: sid, cxid: 0, now: now, into: &actions)
             live[sid] = LiveSession(connection: id, timeout: timeout)
@@ -497,18 +509,43 @@ public struct CoordinationStateMachine: Sendable {
         watches.removeAll(watcher: sid)
     }
 
+    // MARK: Replicated log
+
+    /// Whether the core knows this connection (an ensemble replica opens the connections of other replicas when
+    /// their first log entry arrives).
+    public func knows(_ connection: ConnectionID) -> Bool { connections[connection] != nil }
+
+    /// Moves the last zxid up to `zxid` (the first zxid of a log position; see the ensemble's zxid layout). No
+    /// transaction is applied; the next one gets `zxid + 1`.
+    public mutating func advanceZxid(to zxid: Int64) {
+        if zxid > state.lastZxid { state.lastZxid = zxid }
+    }
+
+    /// The session expired, as decided once for the whole ensemble (its lease ran out in the shared log): its
+    /// ephemerals go, as on a local expiry. Unknown or already closed sessions are ignored.
+    public mutating func expireSession(_ sid: Int64, now: CoreTime, into actions: inout [CoreAction]) {
+        guard live[sid] != nil else { return }
+        expiredSessionCount += 1
+        let conn = live[sid]?.connection
+        closeSession(sid, cxid: 0, now: now, reason: .sessionExpired, into: &actions)
+        if let conn {
+            connectionClosed(conn)
+            actions.append(.close(conn, reason: .sessionExpired))
+        }
+    }
+
+    /// Reaps empty containers and expired TTL nodes at `now` (an ensemble applies this from a log entry, so that
+    /// every replica deletes the same nodes at the same position).
+    public mutating func reapNow(now: CoreTime, into actions: inout [CoreAction]) {
+        reap(now: now, into: &actions)
+    }
+
     // MARK: Time
 
     /// Expires sessions whose deadline has passed, and reaps empty containers and expired TTL nodes.
     public mutating func tick(now: CoreTime, into actions: inout [CoreAction]) {
         for sid in expiry.expire(now: now.monotonic).sorted() {
-            expiredSessionCount += 1
-            let conn = live[sid]?.connection
-            closeSession(sid, cxid: 0, now: now, reason: .sessionExpired, into: &actions)
-            if let conn {
-                connectionClosed(conn)
-                actions.append(.close(conn, reason: .sessionExpired))
-            }
+            expireSession(sid, now: now, into: &actions)
         }
         if now.monotonic >= nextContainerCheck {
             nextContainerCheck = now.monotonic + config.containerCheckInterval

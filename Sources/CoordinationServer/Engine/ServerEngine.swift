@@ -60,7 +60,7 @@ final class ServerEngine {
     /// The channel went inactive.
     func closed(_ id: ConnectionID) {
         channels[id] = nil
-        machine.connectionClosed(id, into: &actions)
+        machine.connectionClosed(id, now: Self.now(), into: &actions)
         run()
     }
 

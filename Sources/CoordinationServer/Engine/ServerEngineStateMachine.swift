@@ -1,8 +1,10 @@
 import CoordinationCore
+import DequeModule
 import Jute
 import Logging
 import NIOCore
 import Persistence
+import ReplicatedLog
 import ZooKeeperWire
 
 /// The time as the engine gets it with every input: wall-clock milliseconds (znode ctime/mtime) and monotonic
@@ -21,6 +23,8 @@ enum EngineTimer: Sendable, Hashable {
     case tick
     /// The commit pacer's delayed submission.
     case pacedSubmit
+    /// Ordered mode: time to append a reap entry (containers and TTL nodes are reaped at a log position).
+    case reap
 }
 
 /// What the shell does for the engine. It runs them in order.
@@ -28,7 +32,7 @@ enum EngineAction {
     /// Append the records to the write-ahead log (group commit); answer with `logAppended` or `logFailed`.
     case appendToLog([LogRecord], upTo: Int64)
     /// Append this entry to the ordered log (`.ordered` only); answer with `orderedDelivered`, in log order.
-    case appendOrdered(ServerEngineStateMachine.OrderedEntry)
+    case appendOrdered(LogEntry)
     /// Write and flush these bytes; with `closeAfter`, close the connection once they are written.
     case write(ConnectionID, ByteBuffer, closeAfter: Bool)
     /// Close the connection now (nothing to write, or its output is dropped).
@@ -81,8 +85,14 @@ struct ServerEngineStateMachine {
     enum Ordering: Sendable, Equatable {
         /// Prepare and apply at once; the local write-ahead log makes it durable (standalone).
         case local
-        /// Append to an ordered shared log first; prepare and apply in log order when delivered.
-        case ordered
+        /// Append writes to an ordered shared log first; prepare and apply in log order when delivered. Reads
+        /// are served from the local tree once the connection's earlier entries are applied. `replicaId` (1-127)
+        /// numbers the replica of an ensemble: it is the top byte of its connection and session ids, which are
+        /// then chosen here and carried in the entries, and zxids come from the log's positions. 0 is a
+        /// single-replica log (the in-memory seam of the tests): the core numbers sessions and zxids count.
+        case ordered(replicaId: UInt8)
+
+        var isOrdered: Bool { self != .local }
     }
 
     struct Limits: Sendable, Equatable {
@@ -95,18 +105,6 @@ struct ServerEngineStateMachine {
             globalOutstandingLimit = configuration.globalOutstandingLimit
             outputCloseLimit = configuration.clientOutputCloseLimit
         }
-    }
-
-    /// An ordered-log entry: one input of a session, with the time and randomness it is applied with.
-    struct OrderedEntry: Sendable, Equatable {
-        enum Kind: Sendable, Equatable {
-            case connect(ConnectRequest, password: [UInt8])
-            case request(xid: Int32, ZooKeeperRequest)
-        }
-
-        var connection: ConnectionID
-        var kind: Kind
-        var time: EngineTime
     }
 
     /// A client connection's bookkeeping. A class, so that appending to `out` never copies the buffer (a struct in
@@ -136,12 +134,25 @@ struct ServerEngineStateMachine {
         var throttled = false
         var reading = true
         var bytesWhileUnwritable = 0
+        /// Ordered mode: this connection's entries appended and not yet applied, and the reads that wait behind
+        /// them (a session reads its own writes, and its replies leave in order).
+        var steps = Deque<Step>()
+        /// When a frame last arrived (monotonic nanos), for keeping the session's lease alive.
+        var lastReceivedNanos: Int64 = 0
 
         init(remoteAddress: String, remotePort: Int, openedAt: Int64) {
             self.remoteAddress = remoteAddress
             self.remotePort = remotePort
             self.openedAt = openedAt
         }
+    }
+
+    /// Ordered mode: what a connection waits for, in arrival order.
+    enum Step {
+        /// An entry appended to the log and not yet delivered.
+        case appended
+        /// A read served from the local tree once the appended entries before it are applied.
+        case read(xid: Int32, ZooKeeperRequest, EngineTime)
     }
 
     /// An output waiting for the log.
@@ -182,6 +193,10 @@ struct ServerEngineStateMachine {
     private var throttled: Set<ConnectionID> = []
     /// Session passwords and snapshot thresholds: the system's generator in the server, a seeded one in tests.
     private var random: any RandomNumberGenerator
+    /// Ordered mode with a replica id: the next session id this replica gives a new session.
+    private var nextSessionId: Int64 = 0
+    private var reapScheduled = false
+    private var reapAt: Int64 = 0
 
     var expiredSessions: Int64 { core.expiredSessionCount }
     var heldCount: Int { gate.count }
@@ -203,6 +218,24 @@ struct ServerEngineStateMachine {
         self.random = random
         self.snapshotThreshold = 0
         self.snapshotThreshold = nextSnapshotThreshold()
+        self.reapAt = now.monotonicNanos + Int64(configuration.containerCheckIntervalMs) * 1_000_000
+        if case .ordered(let replica) = ordering, replica != 0 {
+            // Unique across replicas (the top byte) and across restarts of this one (the start time below it), as
+            // ZooKeeper numbers sessions per server; positive, so that a session's id is also its etcd lease id.
+            let top = UInt64(replica & 0x7F) << 56
+            nextConnection = top | (UInt64(max(0, now.wallMillis)) & 0xFF_FFFF_FFFF) << 12
+            nextSessionId = Int64(bitPattern: top | (UInt64(bitPattern: now.wallMillis << 24) >> 8))
+        }
+    }
+
+    /// Ordered mode with a replica id: the sessions whose clients are connected here and have been heard from
+    /// since `sinceNanos` (monotonic), whose leases this replica keeps alive.
+    func sessionsHeardFrom(sinceNanos: Int64) -> [Int64] {
+        var out: [Int64] = []
+        for (id, c) in connections where c.lastReceivedNanos >= sinceNanos {
+            if let sid = core.session(of: id) { out.append(sid) }
+        }
+        return out
     }
 
     private mutating func nextSnapshotThreshold() -> Int {
@@ -231,11 +264,16 @@ struct ServerEngineStateMachine {
     }
 
     /// The connection is gone.
-    mutating func connectionClosed(_ id: ConnectionID, into actions: inout [EngineAction]) {
+    mutating func connectionClosed(_ id: ConnectionID, now: EngineTime, into actions: inout [EngineAction]) {
         guard let c = connections.removeValue(forKey: id) else { return }
         connectionsPerIP[c.remoteAddress, default: 1] -= 1
         if connectionsPerIP[c.remoteAddress] == 0 { connectionsPerIP[c.remoteAddress] = nil }
-        core.connectionClosed(id)
+        if ordering.isOrdered && c.handshakeReceived && !failed {
+            // Every replica learns of it at the same log position; until then the core keeps the connection.
+            actions.append(.appendOrdered(entry(id, .disconnect, now)))
+        } else {
+            core.connectionClosed(id)
+        }
         if c.inFlight > 0 {
             inFlight -= c.inFlight
             releaseThrottles(into: &actions)
@@ -248,6 +286,7 @@ struct ServerEngineStateMachine {
     /// header, or a malformed handshake, closes the connection.
     mutating func frameReceived(_ id: ConnectionID, _ frame: ByteBuffer, now: EngineTime, into actions: inout [EngineAction]) {
         guard let c = connections[id] else { return }
+        c.lastReceivedNanos = now.monotonicNanos
         var frame = frame
         if !c.handshakeReceived {
             c.handshakeReceived = true
@@ -292,8 +331,33 @@ struct ServerEngineStateMachine {
         case .local:
             core.connect(id, request: request, password: password, now: now.core, into: &coreActions)
             run(receivedAt: now.micros, op: .createSession, now: now, into: &actions)
-        case .ordered:
-            actions.append(.appendOrdered(OrderedEntry(connection: id, kind: .connect(request, password: password), time: now)))
+        case .ordered(let replica):
+            var sid: Int64 = 0
+            if replica != 0 && request.sessionId == 0 {
+                sid = nextSessionId
+                nextSessionId += 1
+            }
+            connections[id]?.steps.append(.appended)
+            let address = connections[id]?.remoteAddress ?? "unknown"
+            actions.append(.appendOrdered(entry(
+                id, .connect(request, password: password, sessionId: sid, remoteAddress: address), now)))
+        }
+    }
+
+    private func entry(_ id: ConnectionID, _ kind: LogEntry.Kind, _ now: EngineTime) -> LogEntry {
+        LogEntry(connection: id.raw, kind: kind, wallMillis: now.wallMillis, monotonicNanos: now.monotonicNanos)
+    }
+
+    /// Ordered mode: whether a request is served from the local tree (reads and the connection's own watch
+    /// bookkeeping) rather than appended to the log (everything that changes the tree, the session or its
+    /// authentication, and sync, which catches up with the log's tail).
+    static func servedLocally(_ request: ZooKeeperRequest) -> Bool {
+        switch request {
+        case .exists, .getData, .getChildren, .getChildren2, .getACL, .getAllChildrenNumber, .multiRead, .ping,
+            .setWatches, .setWatches2, .addWatch, .checkWatches, .removeWatches, .whoAmI, .getEphemerals:
+            return true
+        default:
+            return false
         }
     }
 
@@ -320,7 +384,17 @@ struct ServerEngineStateMachine {
                 pacer.noteWriter(lastWindow: &c.lastWriteWindow, now: now.monotonicNanos)
             }
         case .ordered:
-            actions.append(.appendOrdered(OrderedEntry(connection: id, kind: .request(xid: xid, request), time: now)))
+            if Self.servedLocally(request) {
+                if c.steps.isEmpty {
+                    core.receive(id, xid: xid, request: request, now: now.core, into: &coreActions)
+                    run(receivedAt: now.micros, op: request.opCode, now: now, into: &actions)
+                } else {
+                    c.steps.append(.read(xid: xid, request, now))
+                }
+            } else {
+                c.steps.append(.appended)
+                actions.append(.appendOrdered(entry(id, .request(xid: xid, request), now)))
+            }
         }
     }
 
@@ -337,21 +411,53 @@ struct ServerEngineStateMachine {
         run(receivedAt: now.micros, op: nil, now: now, into: &actions)
     }
 
-    /// Ordered-log entries, in log order (`.ordered` only): prepared and applied now, at the time each carries.
-    /// The log holds them durably, so what they produce is durable at once.
-    mutating func orderedDelivered(_ entries: [OrderedEntry], now: EngineTime, into actions: inout [EngineAction]) {
-        for entry in entries {
+    /// What the ordered log delivers for one position, in log order (`.ordered` only): every entry is prepared
+    /// and applied now, at the time it carries, whichever replica appended it. The log holds them durably, so
+    /// what they produce is durable at once. A replica (`replicaId` > 0) first moves the zxid to the position's
+    /// base (`ZxidLayout`).
+    mutating func orderedDelivered(_ delivery: LogDelivery, now: EngineTime, into actions: inout [EngineAction]) {
+        guard case .ordered(let replica) = ordering else { return }
+        if replica != 0 { core.advanceZxid(to: delivery.zxidBase) }
+        for entry in delivery.entries {
+            let id = ConnectionID(entry.connection)
+            let time = EngineTime(wallMillis: entry.wallMillis, monotonicNanos: entry.monotonicNanos)
+            let local = connections[id]
+            let receivedAt: Int64? = local != nil ? time.micros : nil
+            var op: OpCode? = nil
             switch entry.kind {
-            case .connect(let request, let password):
-                core.connect(entry.connection, request: request, password: password, now: entry.time.core, into: &coreActions)
-                run(receivedAt: entry.time.micros, op: .createSession, now: now, into: &actions)
+            case .connect(let request, let password, let sid, let address):
+                if !core.knows(id) { core.connectionOpened(id, remoteAddress: address) }
+                core.connect(id, request: request, password: password, newSessionId: sid, now: time.core, into: &coreActions)
+                op = .createSession
             case .request(let xid, let request):
-                core.receive(entry.connection, xid: xid, request: request, now: entry.time.core, into: &coreActions)
-                run(receivedAt: entry.time.micros, op: request.opCode, now: now, into: &actions)
+                core.receive(id, xid: xid, request: request, now: time.core, into: &coreActions)
+                op = request.opCode
+            case .disconnect:
+                core.connectionClosed(id)
+            case .reap:
+                core.reapNow(now: time.core, into: &coreActions)
+            case .expire(let sid):
+                core.expireSession(sid, now: time.core, into: &coreActions)
+            }
+            run(receivedAt: receivedAt ?? now.micros, op: op, now: now, into: &actions)
+            switch (local, entry.kind) {
+            case (let c?, .connect), (let c?, .request): serveReadsBehind(id, c, now: now, into: &actions)
+            default: break
             }
         }
         pendingRecords.removeAll(keepingCapacity: true)
+        submittedZxid = max(submittedZxid, core.lastZxid)
         logDurable(upTo: submittedZxid, now: now, into: &actions)
+    }
+
+    /// One of the connection's appended entries was applied: the reads that waited behind it are served now.
+    private mutating func serveReadsBehind(_ id: ConnectionID, _ c: Connection, now: EngineTime, into actions: inout [EngineAction]) {
+        if case .appended = c.steps.first { c.steps.removeFirst() }
+        while case .read(let xid, let request, let at) = c.steps.first {
+            c.steps.removeFirst()
+            core.receive(id, xid: xid, request: request, now: now.core, into: &coreActions)
+            run(receivedAt: at.micros, op: request.opCode, now: now, into: &actions)
+        }
     }
 
     // MARK: Driving the core
@@ -399,7 +505,7 @@ struct ServerEngineStateMachine {
 
     /// Hands the pending records to the log now, or schedules that for when the pacer allows it (`force`: now).
     private mutating func submitPendingRecords(force: Bool = false, now: EngineTime, into actions: inout [EngineAction]) {
-        guard !pendingRecords.isEmpty, ordering == .local else { return }
+        guard !pendingRecords.isEmpty, !ordering.isOrdered else { return }
         if !force && !shuttingDown, case .submit(let at) = pacer.decide(now: now.monotonicNanos) {
             if !pacedSubmitScheduled {
                 pacedSubmitScheduled = true
@@ -589,6 +695,14 @@ struct ServerEngineStateMachine {
     // MARK: Time
 
     private mutating func scheduleTick(into actions: inout [EngineAction]) {
+        if ordering.isOrdered {
+            // Sessions expire through the log (their leases), and reaping is a log entry of its own.
+            if !reapScheduled && !shuttingDown {
+                reapScheduled = true
+                actions.append(.scheduleTimer(.reap, atNanos: reapAt))
+            }
+            return
+        }
         let deadline = core.nextDeadline
         if deadline >= scheduledTickAt { return }
         scheduledTickAt = deadline
@@ -603,6 +717,13 @@ struct ServerEngineStateMachine {
             core.tick(now: now.core, into: &coreActions)
             run(receivedAt: now.micros, op: nil, now: now, into: &actions)
             readComplete(now: now, into: &actions)
+        case .reap:
+            reapScheduled = false
+            guard !failed, !shuttingDown else { return }
+            actions.append(.appendOrdered(LogEntry(
+                connection: 0, kind: .reap, wallMillis: now.wallMillis, monotonicNanos: now.monotonicNanos)))
+            reapAt = now.monotonicNanos + Int64(configuration.containerCheckIntervalMs) * 1_000_000
+            scheduleTick(into: &actions)
         case .pacedSubmit:
             guard pacedSubmitScheduled else { return }
             pacedSubmitScheduled = false
