@@ -59,6 +59,7 @@ public struct CoordinationStateMachine: Sendable {
     public var connectionCount: Int { connections.count }
     public var lastZxid: Int64 { state.lastZxid }
     public func session(of connection: ConnectionID) -> Int64? { connections[connection]?.sessionId }
+    public func authInfo(of connection: ConnectionID) -> [Id]? { connections[connection]?.authInfo }
     public func negotiatedTimeout(of session: Int64) -> Int32? { live[session]?.timeout }
     /// When the next tick has work (session bucket or container check), in monotonic ms.
     public var nextDeadline: Int64 { min(expiry.nextExpirationTime, nextContainerCheck) }
@@ -164,9 +165,22 @@ public struct CoordinationStateMachine: Sendable {
     }
 
     /// One request frame from an established connection.
+    ///
+    /// `origin` is given when the request comes from an ensemble's shared log: the session and authentication
+    /// the replica that took the request saw when it appended it, which the request is prepared with (as a
+    /// ZooKeeper follower forwards a request with its connection's auth info), so that every replica decides the
+    /// same whatever it knows of that connection (a replica restarted from a snapshot knows none).
     public mutating func receive(
-        _ id: ConnectionID, xid: Int32, request: ZooKeeperRequest, now: CoreTime, into actions: inout [CoreAction]
+        _ id: ConnectionID, xid: Int32, request: ZooKeeperRequest, now: CoreTime,
+        origin: (sessionId: Int64, authInfo: [Id])? = nil, into actions: inout [CoreAction]
     ) {
+        if let origin, origin.sessionId != 0 {
+            if connections[id] == nil {
+                connections[id] = ConnectionState(sessionId: origin.sessionId, authInfo: origin.authInfo, remoteAddress: "")
+            } else if connections[id]?.sessionId == nil {
+                connections[id]?.sessionId = origin.sessionId
+            }
+        }
         guard let conn = connections[id], let sid = conn.sessionId else {
             actions.append(.close(id, reason: .requestBeforeHandshake))
             return
@@ -177,7 +191,7 @@ public struct CoordinationStateMachine: Sendable {
             return
         }
         expiry.touch(sid, timeout: Int64(session.timeout), now: now.monotonic)
-        let who = Requester(sessionId: sid, authInfo: conn.authInfo)
+        let who = Requester(sessionId: sid, authInfo: origin.map(\.authInfo) ?? conn.authInfo)
 
         switch request {
         case .ping:

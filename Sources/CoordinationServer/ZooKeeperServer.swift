@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ReplicatedLog
 import ServiceLifecycle
 import ZooKeeperWire
 
@@ -15,14 +16,18 @@ public final class ZooKeeperServer: Service, Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
     let metrics: ServerMetrics?
+    let sharedLog: (any SharedLog)?
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let boundPortWaiters = NIOLockedValueBox<[CheckedContinuation<Int, Never>]>([])
 
-    /// - Parameter metrics: where request, fsync and gauge metrics go (nil: none).
-    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics? = nil) {
+    /// - Parameters:
+    ///   - metrics: where request, fsync and gauge metrics go (nil: none).
+    ///   - sharedLog: the ensemble's shared log, for a replica (`ensemble.*` keys); nil for a standalone server.
+    public init(configuration: ServerConfiguration, logger: Logger, metrics: ServerMetrics? = nil, sharedLog: (any SharedLog)? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.sharedLog = sharedLog
     }
 
     /// The port the server listens on, once bound (useful with clientPort=0).
@@ -33,11 +38,14 @@ public final class ZooKeeperServer: Service, Sendable {
         let loop = group.next()
         let logger = self.logger
         let configuration = self.configuration
+        let sharedLog = self.sharedLog
         do {
             let (persistence, state, replayed) = try PersistenceContext.recover(configuration: configuration, logger: logger)
             let engine = try await loop.submit {
                 NIOLoopBound(
-                    ServerEngine(loop: loop, configuration: configuration, persistence: persistence, recovered: state, logger: logger),
+                    ServerEngine(
+                        loop: loop, configuration: configuration, persistence: persistence, recovered: state,
+                        sharedLog: sharedLog, logger: logger),
                     eventLoop: loop)
             }.get()
             if replayed > 0 {
@@ -67,7 +75,7 @@ public final class ZooKeeperServer: Service, Sendable {
             logger.info(
                 "Serving ZooKeeper clients",
                 metadata: ["address": "\(configuration.clientPortAddress)", "port": "\(port)", "dataDir": "\(configuration.dataDir)"])
-            let fatal = NIOLockedValueBox<Error?>(nil)
+            let fatal = NIOLockedValueBox<(any Error)?>(nil)
             let metrics = self.metrics
             try await loop.submit {
                 engine.value.boundPort = port
@@ -91,6 +99,33 @@ public final class ZooKeeperServer: Service, Sendable {
                 engine.value.updateGauges()
             }
 
+            // An ensemble replica: apply the shared log from the snapshot's position, and keep the leases of its
+            // clients' sessions alive.
+            var logTask: Task<Void, Never>?
+            var leaseTask: RepeatedTask?
+            if let sharedLog {
+                let sink = EngineLogSink(engine: engine, loop: loop)
+                let after = ZxidLayout.revision(ofZxid: state.lastZxid)
+                logger.info("Joining the ensemble's shared log", metadata: ["after.revision": "\(after)"])
+                logTask = Task {
+                    do {
+                        try await sharedLog.run(after: after, sink: sink)
+                    } catch is CancellationError {
+                    } catch {
+                        logger.critical("The shared log failed; stopping", metadata: ["error": "\(error)"])
+                        fatal.withLockedValue { $0 = error }
+                        server.close(promise: nil)
+                    }
+                }
+                let since = NIOLoopBoundBox(ServerClock.monotonicNanos(), eventLoop: loop)
+                leaseTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(200)) { _ in
+                    let cutoff = since.value
+                    since.value = ServerClock.monotonicNanos()
+                    let sessions = engine.value.sessionsHeardFrom(sinceNanos: cutoff)
+                    if !sessions.isEmpty { sharedLog.heardFrom(sessions: sessions) }
+                }
+            }
+
             try await withGracefulShutdownHandler {
                 try await server.closeFuture.get()
             } onGracefulShutdown: {
@@ -99,6 +134,9 @@ public final class ZooKeeperServer: Service, Sendable {
             }
             purgeTask?.cancel()
             gaugeTask.cancel()
+            leaseTask?.cancel()
+            logTask?.cancel()
+            await logTask?.value
             try await loop.submit { engine.value.beginShutdown() }.get()
             await persistence.log.shutdown()  // every durable completion is queued on the loop before this returns
             try await loop.submit { engine.value.closeAllConnections() }.get()
@@ -110,5 +148,21 @@ public final class ZooKeeperServer: Service, Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+    }
+}
+
+/// Hands the shared log's deliveries to the engine, on its event loop.
+struct EngineLogSink: SharedLogSink {
+    let engine: NIOLoopBound<ServerEngine>
+    let loop: EventLoop
+
+    func deliver(_ deliveries: [LogDelivery]) {
+        let engine = self.engine
+        loop.execute { engine.value.delivered(deliveries) }
+    }
+
+    func availabilityChanged(_ available: Bool) {
+        let engine = self.engine
+        loop.execute { engine.value.logAvailabilityChanged(available) }
     }
 }

@@ -9,7 +9,8 @@ import ZooKeeperWire
 /// (i64), monotonic nanos (i64), then by kind:
 /// - connect (1): session id (i64), password (u16 length + bytes), remote address (u16 length + UTF-8), the
 ///   ConnectRequest as Jute (u32 length + bytes);
-/// - request (2): xid (i32), opcode (i32), body length (u32) + the request body as on the wire;
+/// - request (2): xid (i32), session id (i64), auth count (u16) + per id scheme and id (u16 length + UTF-8
+///   each), opcode (i32), body length (u32) + the request body as on the wire;
 /// - disconnect (3), reap (4): nothing more;
 /// - expire (5): session id (i64).
 public struct LogBatch: Sendable, Equatable {
@@ -87,8 +88,17 @@ public struct LogBatch: Sendable, Equatable {
             let body = request.juteBytes()
             b.writeInteger(UInt32(body.readableBytes))
             b.writeImmutableBuffer(body)
-        case .request(let xid, let request):
+        case .request(let xid, let request, let sessionId, let authInfo):
             b.writeInteger(xid)
+            b.writeInteger(sessionId)
+            b.writeInteger(UInt16(min(authInfo.count, Int(UInt16.max))))
+            for id in authInfo.prefix(Int(UInt16.max)) {
+                for text in [id.scheme, id.id] {
+                    let bytes = Array(text.utf8.prefix(Int(UInt16.max)))
+                    b.writeInteger(UInt16(bytes.count))
+                    b.writeBytes(bytes)
+                }
+            }
             b.writeInteger(request.opCode.rawValue)
             let lengthIndex = b.writerIndex
             b.writeInteger(UInt32(0))
@@ -142,11 +152,19 @@ public struct LogBatch: Sendable, Equatable {
             do { request = try ConnectRequest(juteFrom: &body) } catch { throw .malformed("connect entry \(index): \(error)") }
             k = .connect(request, password: password, sessionId: sid, remoteAddress: address)
         case 2:
-            guard let xid: Int32 = b.readInteger(), let op: Int32 = b.readInteger(), let len: UInt32 = b.readInteger(),
-                var body = b.readSlice(length: Int(len))
+            guard let xid: Int32 = b.readInteger(), let sid: Int64 = b.readInteger(), let count: UInt16 = b.readInteger()
+            else { throw .malformed("request entry \(index) truncated") }
+            var authInfo: [Id] = []
+            for _ in 0..<Int(count) {
+                guard let sl: UInt16 = b.readInteger(), let scheme = b.readString(length: Int(sl)),
+                    let il: UInt16 = b.readInteger(), let id = b.readString(length: Int(il))
+                else { throw .malformed("request entry \(index): auth truncated") }
+                authInfo.append(Id(scheme: scheme, id: id))
+            }
+            guard let op: Int32 = b.readInteger(), let len: UInt32 = b.readInteger(), var body = b.readSlice(length: Int(len))
             else { throw .malformed("request entry \(index) truncated") }
             do {
-                k = .request(xid: xid, try ZooKeeperRequest.decode(opCode: op, from: &body))
+                k = .request(xid: xid, try ZooKeeperRequest.decode(opCode: op, from: &body), sessionId: sid, authInfo: authInfo)
             } catch {
                 throw .malformed("request entry \(index): \(error)")
             }

@@ -12,8 +12,10 @@ public struct LogEntry: Sendable, Equatable {
         /// choose, for a single-replica log, or a reattachment when `request.sessionId` is set); `password` is the
         /// new session's password.
         case connect(ConnectRequest, password: [UInt8], sessionId: Int64, remoteAddress: String)
-        /// A request of the connection, in the order the client sent it.
-        case request(xid: Int32, ZooKeeperRequest)
+        /// A request of the connection, in the order the client sent it, with the session and the authentication
+        /// the appending replica's connection had (every replica prepares the request with these, as a ZooKeeper
+        /// follower forwards a request with its auth info).
+        case request(xid: Int32, ZooKeeperRequest, sessionId: Int64, authInfo: [Id])
         /// The client connection is gone; its session lives on until it closes or expires.
         case disconnect
         /// The container and TTL reaper runs at the entry's time.

@@ -149,6 +149,10 @@ import Testing
             mdns.interfaces=eth0
             mdns.protocols=IPv4
             mdns.basePath=/registry
+            ensemble.etcd=http://10.0.0.1:2379,10.0.0.2:2379
+            ensemble.cluster=prod-1
+            ensemble.replicaId=3
+            ensemble.unavailableCloseMs=1500
             """
         let c = try parse(text)
         #expect(c.tickTime == 2000)
@@ -185,10 +189,29 @@ import Testing
         #expect(c.mdnsInterfaces == ["eth0"])
         #expect(c.mdnsProtocols == "ipv4")
         #expect(c.mdnsBasePath == "/registry")
+        #expect(c.ensembleEtcd == ["http://10.0.0.1:2379", "10.0.0.2:2379"])
+        #expect(c.ensembleCluster == "prod-1")
+        #expect(c.ensembleReplicaId == 3)
+        #expect(c.ensembleUnavailableCloseMs == 1500)
+        #expect(c.isEnsembleReplica)
         #expect(c.warnings.isEmpty)
         // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort.
         let keys = try JavaPropertiesReader.entries(of: text).map(\.key)
         #expect(Set(ConfigurationKeys.accepted).subtracting(keys) == ["admin.serverPort"])
+    }
+
+    @Test func ensembleKeysRejectBadValuesAndHalfConfigurations() throws {
+        for bad in [
+            "ensemble.etcd=etcd1", "ensemble.etcd=http://h:99999", "ensemble.etcd=http://h:1,,http://g:2",
+            "ensemble.cluster=a/b", "ensemble.cluster=", "ensemble.replicaId=0", "ensemble.replicaId=128",
+            "ensemble.unavailableCloseMs=5",
+            // A replica needs both the endpoints and its id.
+            "ensemble.etcd=http://127.0.0.1:2379", "ensemble.replicaId=2",
+        ] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try parse("dataDir=/d\n\(bad)\n") }
+        }
+        let c = try parse("dataDir=/d\n")
+        #expect(!c.isEnsembleReplica, "standalone by default")
     }
 
     @Test func lanAndOutputKeysRejectBadValues() throws {

@@ -84,12 +84,16 @@ struct EngineHarness {
     var loggedSetData: [(zxid: Int64, path: String)] = []
     var violations: [String] = []
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }, ordering: ServerEngineStateMachine.Ordering = .local, seed: UInt64 = 1) {
+    init(
+        configure: (inout ServerConfiguration) -> Void = { _ in }, ordering: ServerEngineStateMachine.Ordering = .local, seed: UInt64 = 1,
+        recovered: CoordinationState = CoordinationState(), startMillis: Int64 = 0
+    ) {
         var configuration = ServerConfiguration(dataDir: "/unused")
         configuration.snapCount = 1_000_000
         configure(&configuration)
+        now.wallMillis += startMillis
         machine = ServerEngineStateMachine(
-            configuration: configuration, recovered: CoordinationState(), now: now, ordering: ordering,
+            configuration: configuration, recovered: recovered, now: now, ordering: ordering,
             random: TestRandom(state: seed), logger: Logger(label: "engine-test"))
     }
 
@@ -243,7 +247,7 @@ struct EngineHarness {
         ordered = []
         // The ordered log is the durability: what it delivers counts as durable.
         for entry in entries {
-            if case .request(_, let request) = entry.kind { collectSetData(request) }
+            if case .request(_, let request, _, _) = entry.kind { collectSetData(request) }
         }
         let delivery = LogDelivery(revision: nextRevision, entries: entries)
         nextRevision += 1

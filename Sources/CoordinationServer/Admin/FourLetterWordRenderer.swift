@@ -1,3 +1,4 @@
+import ReplicatedLog
 /// Turns a ``ServerStatusSnapshot`` into the exact text Apache ZooKeeper 3.8 writes for each four-letter
 /// word (org.apache.zookeeper.server.command.*Command, ServerStats.toString, ServerCnxn.dumpConnectionInfo,
 /// ZooKeeperServer.dumpConf, DataTree and WatchManager dumps, ExpiryQueue.dump, Environment.list).
@@ -282,6 +283,19 @@ public enum FourLetterWordRenderer {
         summary("dbinittime", s.databaseInitTime)
         summary("updatelatency", s.updateLatency)
         summary("readlatency", s.readLatency)
+        if let log = s.sharedLog {
+            // An ensemble replica: where it stands in the shared log (etcd revisions).
+            line("log_available", log.available ? 1 : 0)
+            line("log_known_revision", log.knownRevision)
+            line("log_applied_revision", log.deliveredRevision)
+            line("log_lag", log.lag)
+            line("log_appends_in_flight", log.appendsInFlight)
+            line("log_queued_entries", log.queuedEntries)
+            line("log_appended_batches", log.appendedBatches)
+            line("log_appended_entries", log.appendedEntries)
+            line("log_append_retries", log.appendRetries)
+            line("synced_replicas", log.liveReplicas)
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import ReplicatedLog
 import ZooKeeperWire
 /// Everything the four-letter words print, gathered by the server at one moment. The renderer only formats
 /// it. Times are milliseconds, sizes bytes. Lists are printed in the order given (ZooKeeper prints hash-map
@@ -13,6 +14,8 @@ public struct ServerStatusSnapshot: Sendable, Equatable {
 
     /// `Mode:` of srvr/stat and `zk_server_state` of mntr: `standalone` for zooreg.
     public var serverState: String = "standalone"
+    /// An ensemble replica's shared log (nil when standalone): mntr's `zk_log_*` lines.
+    public var sharedLog: SharedLogStatus?
 
     /// True for a read-only server (isro prints `ro`, srvr adds a READ-ONLY line). Always false for zooreg.
     public var isReadOnly: Bool = false

@@ -22,6 +22,7 @@ enum ConfigurationKeys {
         "metricsProvider.exportJvmInfo",
         "standaloneEnabled", "reconfigEnabled", "initLimit", "syncLimit",
         "mdns.enabled", "mdns.services", "mdns.interfaces", "mdns.protocols", "mdns.basePath",
+        "ensemble.etcd", "ensemble.cluster", "ensemble.replicaId", "ensemble.unavailableCloseMs",
     ]
 
     private static let quorumOnly =
@@ -162,6 +163,24 @@ enum ConfigurationKeys {
             configuration.mdnsProtocols = try ipProtocols(key, value)
         case "mdns.basePath":
             configuration.mdnsBasePath = try absolutePath(key, value)
+        case "ensemble.etcd":
+            configuration.ensembleEtcd = try etcdEndpoints(key, value)
+        case "ensemble.cluster":
+            let name = value
+            guard !name.isEmpty, name.count <= 64,
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") })
+            else {
+                throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a cluster name of letters, digits, '-', '_' and '.' (at most 64)"))
+            }
+            configuration.ensembleCluster = name
+        case "ensemble.replicaId":
+            let id = try int(key, value, atLeast: 1)
+            guard id <= 127 else {
+                throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a replica id from 1 to 127"))
+            }
+            configuration.ensembleReplicaId = id
+        case "ensemble.unavailableCloseMs":
+            configuration.ensembleUnavailableCloseMs = try int(key, value, atLeast: 100)
         default:
             if let explanation = unsupportedExplanation(for: key) {
                 throw InvalidSetting(reason: .unsupportedKey(key, explanation: explanation))
@@ -182,6 +201,15 @@ enum ConfigurationKeys {
                     "minSessionTimeout (\(minimum) ms) must not be larger than maxSessionTimeout (\(maximum) ms)"),
                 ["minSessionTimeout", "maxSessionTimeout", "tickTime"]
             )
+        }
+        if !configuration.ensembleEtcd.isEmpty && configuration.ensembleReplicaId == nil {
+            return (
+                .inconsistent("ensemble.etcd is set, so this server is a replica: give it ensemble.replicaId (1-127, unique in the ensemble)"),
+                ["ensemble.etcd", "ensemble.replicaId"]
+            )
+        }
+        if configuration.ensembleEtcd.isEmpty && configuration.ensembleReplicaId != nil {
+            return (.inconsistent("ensemble.replicaId is set without ensemble.etcd (the etcd endpoints of the log)"), ["ensemble.etcd", "ensemble.replicaId"])
         }
         if configuration.clientPort != 0, configuration.clientPort == configuration.metricsHTTPPort {
             return (
@@ -290,6 +318,22 @@ enum ConfigurationKeys {
         if value.allSatisfy(\.isWhitespace) { return [] }
         guard names.allSatisfy({ !$0.isEmpty && !$0.contains(where: \.isWhitespace) }) else {
             throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+        }
+        return names
+    }
+
+    /// etcd client endpoints, comma-separated: `http://host:port` or `host:port` (plain text).
+    static func etcdEndpoints(_ key: String, _ value: String) throws(InvalidSetting) -> [String] {
+        let expected = "etcd client endpoints, comma-separated, like http://10.0.0.1:2379,http://10.0.0.2:2379"
+        let names = try nameList(key, value, expected: expected)
+        for name in names {
+            var rest = Substring(name)
+            if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+            guard let colon = rest.lastIndex(of: ":"), !rest[..<colon].isEmpty,
+                let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port)
+            else {
+                throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: expected))
+            }
         }
         return names
     }

@@ -27,6 +27,9 @@ extension ServerConfiguration {
         public var mdnsInterfaces: String?
         public var mdnsProtocols: String?
         public var mdnsBasePath: String?
+        public var ensembleEtcd: String?
+        public var ensembleCluster: String?
+        public var ensembleReplicaId: String?
 
         public init(
             dataDir: String? = nil,
@@ -53,7 +56,10 @@ extension ServerConfiguration {
             mdnsServices: String? = nil,
             mdnsInterfaces: String? = nil,
             mdnsProtocols: String? = nil,
-            mdnsBasePath: String? = nil
+            mdnsBasePath: String? = nil,
+            ensembleEtcd: String? = nil,
+            ensembleCluster: String? = nil,
+            ensembleReplicaId: String? = nil
         ) {
             self.dataDir = dataDir
             self.dataLogDir = dataLogDir
@@ -80,6 +86,9 @@ extension ServerConfiguration {
             self.mdnsInterfaces = mdnsInterfaces
             self.mdnsProtocols = mdnsProtocols
             self.mdnsBasePath = mdnsBasePath
+            self.ensembleEtcd = ensembleEtcd
+            self.ensembleCluster = ensembleCluster
+            self.ensembleReplicaId = ensembleReplicaId
         }
 
         /// The configuration with these overrides applied and checked. Errors have the `.commandLine` source.
@@ -134,6 +143,9 @@ extension ServerConfiguration {
             add("mdns.interfaces", mdnsInterfaces)
             add("mdns.protocols", mdnsProtocols)
             add("mdns.basePath", mdnsBasePath)
+            add("ensemble.etcd", ensembleEtcd)
+            add("ensemble.cluster", ensembleCluster)
+            add("ensemble.replicaId", ensembleReplicaId)
             return out
         }
 

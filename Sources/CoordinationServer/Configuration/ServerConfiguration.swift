@@ -161,6 +161,20 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `mdns.basePath`: the registry's base path that the publisher follows (default `/services`).
     public var mdnsBasePath: String = "/services"
 
+    /// `ensemble.etcd`: the etcd endpoints of the ensemble's shared log, comma-separated (`http://host:port`).
+    /// Set, the server is a replica of an ensemble; empty (the default), it is standalone.
+    public var ensembleEtcd: [String] = []
+    /// `ensemble.cluster`: the ensemble's name, the prefix of its keys in etcd (default `zooreg`).
+    public var ensembleCluster: String = "zooreg"
+    /// `ensemble.replicaId`: this replica's id, 1-127, unique in the ensemble (the top byte of its session ids).
+    public var ensembleReplicaId: Int?
+    /// `ensemble.unavailableCloseMs`: how long the log may be unreachable before the replica closes its client
+    /// connections so that they move to a healthy replica (default 2000).
+    public var ensembleUnavailableCloseMs: Int = 2000
+
+    /// Whether this server is a replica of an ensemble.
+    public var isEnsembleReplica: Bool { !ensembleEtcd.isEmpty }
+
     // MARK: Accepted without effect
 
     /// `initLimit`, `syncLimit`: quorum timing, accepted so stock zoo.cfg files load; no effect standalone.

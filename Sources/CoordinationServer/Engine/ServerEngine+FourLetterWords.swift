@@ -1,6 +1,7 @@
 import CoordinationCore
 import Foundation
 import NIOCore
+import ReplicatedLog
 import ZooKeeperWire
 
 extension ServerEngine {
@@ -63,6 +64,11 @@ extension ServerEngine {
         (s.openFileDescriptorCount, s.maxFileDescriptorCount) = Self.fileDescriptorCounts()
         s.counters.snapshotCount = machine.snapshotsTaken
         s.counters.expiredSessionCount = machine.expiredSessions
+        if let sharedLog {
+            // Every replica applies the whole log and serves reads, as a ZooKeeper follower does; none leads.
+            s.serverState = "follower"
+            s.sharedLog = sharedLog.status
+        }
         return s
     }
 

@@ -2,6 +2,7 @@ import CoordinationCore
 import Logging
 import NIOCore
 import Persistence
+import ReplicatedLog
 import ZooKeeperWire
 
 /// The NIO shell around `ServerEngineStateMachine`: it reads the clocks, feeds the machine its inputs and runs
@@ -15,7 +16,10 @@ final class ServerEngine {
     let configuration: ServerConfiguration
     let logger: Logger
     let persistence: PersistenceContext
+    /// The ensemble's shared log (nil: standalone, the local WAL orders and keeps the writes).
+    let sharedLog: (any SharedLog)?
     private(set) var machine: ServerEngineStateMachine
+    private var outgoing: [LogEntry] = []
     private var channels: [ConnectionID: Channel] = [:]
     private var timers: [EngineTimer: Scheduled<Void>] = [:]
     private var actions: [EngineAction] = []
@@ -31,14 +35,17 @@ final class ServerEngine {
 
     init(
         loop: EventLoop, configuration: ServerConfiguration, persistence: PersistenceContext,
-        recovered: CoordinationState, logger: Logger
+        recovered: CoordinationState, sharedLog: (any SharedLog)? = nil, logger: Logger
     ) {
         self.loop = loop
         self.configuration = configuration
         self.logger = logger
         self.persistence = persistence
+        self.sharedLog = sharedLog
+        let ordering: ServerEngineStateMachine.Ordering =
+            sharedLog == nil ? .local : .ordered(replicaId: UInt8(configuration.ensembleReplicaId ?? 1))
         self.machine = ServerEngineStateMachine(
-            configuration: configuration, recovered: recovered, now: Self.now(), logger: logger)
+            configuration: configuration, recovered: recovered, now: Self.now(), ordering: ordering, logger: logger)
     }
 
     static func now() -> EngineTime {
@@ -80,6 +87,23 @@ final class ServerEngine {
         machine.writabilityChanged(id, writable: writable, into: &actions)
         run()
     }
+
+    /// The shared log delivered these positions (ensemble), in order.
+    func delivered(_ deliveries: [LogDelivery]) {
+        let now = Self.now()
+        for delivery in deliveries { machine.orderedDelivered(delivery, now: now, into: &actions) }
+        machine.readComplete(now: now, into: &actions)
+        run()
+    }
+
+    /// The shared log became unreachable, or reachable again (ensemble).
+    func logAvailabilityChanged(_ available: Bool) {
+        machine.logAvailabilityChanged(available, into: &actions)
+        run()
+    }
+
+    /// The sessions of this replica's clients heard from since `sinceNanos` (ensemble: their leases are renewed).
+    func sessionsHeardFrom(sinceNanos: Int64) -> [Int64] { machine.sessionsHeardFrom(sinceNanos: sinceNanos) }
 
     func takeSnapshot() {
         machine.takeSnapshot(now: Self.now(), into: &actions)
@@ -128,8 +152,8 @@ final class ServerEngine {
                 persistence.log.append(records) { result in
                     loop.execute { bound.value.logCompleted(upTo: upTo, result: result) }
                 }
-            case .appendOrdered:
-                preconditionFailure("the standalone engine orders requests locally")
+            case .appendOrdered(let entry):
+                outgoing.append(entry)
             case .scheduleTimer(let timer, let at):
                 timers[timer]?.cancel()
                 let bound = NIOLoopBound(self, eventLoop: loop)
@@ -150,6 +174,10 @@ final class ServerEngine {
             }
         }
         actions.removeAll(keepingCapacity: true)
+        if !outgoing.isEmpty {
+            sharedLog?.append(outgoing)
+            outgoing.removeAll(keepingCapacity: true)
+        }
     }
 
     private func logCompleted(upTo zxid: Int64, result: Result<Void, PersistenceError>) {
@@ -178,6 +206,7 @@ final class ServerEngine {
                 bound.value.machine.snapshotCompleted(zxid: zxid, error: error)
             } else {
                 bound.value.machine.snapshotCompleted(zxid: zxid, error: nil)
+                bound.value.sharedLog?.snapshotTaken(atRevision: ZxidLayout.revision(ofZxid: zxid))
             }
         }
     }

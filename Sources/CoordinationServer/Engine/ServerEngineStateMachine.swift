@@ -151,8 +151,9 @@ struct ServerEngineStateMachine {
     enum Step {
         /// An entry appended to the log and not yet delivered.
         case appended
-        /// A read served from the local tree once the appended entries before it are applied.
-        case read(xid: Int32, ZooKeeperRequest, EngineTime)
+        /// A request not yet handled: a read waits until the appended entries before it are applied, anything
+        /// else until the connection's session is known (its handshake applied).
+        case waiting(xid: Int32, ZooKeeperRequest, EngineTime)
     }
 
     /// An output waiting for the log.
@@ -196,6 +197,8 @@ struct ServerEngineStateMachine {
     /// Ordered mode with a replica id: the next session id this replica gives a new session.
     private var nextSessionId: Int64 = 0
     private var reapScheduled = false
+    /// Ordered mode: the shared log is unreachable; connections are closed and refused until it is back.
+    private(set) var logUnavailable = false
     private var reapAt: Int64 = 0
 
     var expiredSessions: Int64 { core.expiredSessionCount }
@@ -254,7 +257,7 @@ struct ServerEngineStateMachine {
                 metadata: ["client.address": "\(remoteAddress)", "max": "\(limits.maxClientCnxns)"])
             return nil
         }
-        if failed || shuttingDown { return nil }
+        if failed || shuttingDown || logUnavailable { return nil }
         let id = ConnectionID(nextConnection)
         nextConnection += 1
         connectionsPerIP[remoteAddress, default: 0] += 1
@@ -384,16 +387,43 @@ struct ServerEngineStateMachine {
                 pacer.noteWriter(lastWindow: &c.lastWriteWindow, now: now.monotonicNanos)
             }
         case .ordered:
-            if Self.servedLocally(request) {
-                if c.steps.isEmpty {
-                    core.receive(id, xid: xid, request: request, now: now.core, into: &coreActions)
-                    run(receivedAt: now.micros, op: request.opCode, now: now, into: &actions)
-                } else {
-                    c.steps.append(.read(xid: xid, request, now))
+            c.steps.append(.waiting(xid: xid, request, now))
+            drain(id, c, into: &actions)
+        }
+    }
+
+    /// Ordered mode: handles the connection's waiting requests that can go now, in order. Authentication is
+    /// handled at once, as ZooKeeper does (the requests after it carry it into the log); a read is served from
+    /// the local tree when no appended entry of the connection is before it; anything else is appended once the
+    /// session is known.
+    private mutating func drain(_ id: ConnectionID, _ c: Connection, into actions: inout [EngineAction]) {
+        var index = 0
+        var blocked = false
+        while index < c.steps.count {
+            guard case .waiting(let xid, let request, let at) = c.steps[index] else {
+                blocked = true
+                index += 1
+                continue
+            }
+            guard let sid = core.session(of: id) else { return }
+            if case .auth = request {
+                c.steps.remove(at: index)
+                core.receive(id, xid: xid, request: request, now: at.core, into: &coreActions)
+                run(receivedAt: at.micros, op: request.opCode, now: at, into: &actions)
+            } else if Self.servedLocally(request) {
+                if blocked {
+                    index += 1
+                    continue
                 }
+                c.steps.remove(at: index)
+                core.receive(id, xid: xid, request: request, now: at.core, into: &coreActions)
+                run(receivedAt: at.micros, op: request.opCode, now: at, into: &actions)
             } else {
-                c.steps.append(.appended)
-                actions.append(.appendOrdered(entry(id, .request(xid: xid, request), now)))
+                c.steps[index] = .appended
+                blocked = true
+                index += 1
+                let auth = core.authInfo(of: id) ?? []
+                actions.append(.appendOrdered(entry(id, .request(xid: xid, request, sessionId: sid, authInfo: auth), at)))
             }
         }
     }
@@ -429,8 +459,8 @@ struct ServerEngineStateMachine {
                 if !core.knows(id) { core.connectionOpened(id, remoteAddress: address) }
                 core.connect(id, request: request, password: password, newSessionId: sid, now: time.core, into: &coreActions)
                 op = .createSession
-            case .request(let xid, let request):
-                core.receive(id, xid: xid, request: request, now: time.core, into: &coreActions)
+            case .request(let xid, let request, let sid, let auth):
+                core.receive(id, xid: xid, request: request, now: time.core, origin: (sid, auth), into: &coreActions)
                 op = request.opCode
             case .disconnect:
                 core.connectionClosed(id)
@@ -450,13 +480,26 @@ struct ServerEngineStateMachine {
         logDurable(upTo: submittedZxid, now: now, into: &actions)
     }
 
-    /// One of the connection's appended entries was applied: the reads that waited behind it are served now.
+    /// One of the connection's appended entries was applied: what waited behind it goes now.
     private mutating func serveReadsBehind(_ id: ConnectionID, _ c: Connection, now: EngineTime, into actions: inout [EngineAction]) {
         if case .appended = c.steps.first { c.steps.removeFirst() }
-        while case .read(let xid, let request, let at) = c.steps.first {
-            c.steps.removeFirst()
-            core.receive(id, xid: xid, request: request, now: now.core, into: &coreActions)
-            run(receivedAt: at.micros, op: request.opCode, now: now, into: &actions)
+        drain(id, c, into: &actions)
+    }
+
+    /// The shared log became unreachable, or reachable again. While it is unreachable nothing can be applied or
+    /// acknowledged, so the replica closes its client connections and refuses new ones, as a ZooKeeper follower
+    /// that lost its leader does: the clients move to a healthy replica with their sessions.
+    mutating func logAvailabilityChanged(_ available: Bool, into actions: inout [EngineAction]) {
+        guard logUnavailable == available else { return }
+        logUnavailable = !available
+        if available {
+            logger.notice("The shared log is reachable again; accepting clients")
+        } else {
+            logger.warning(
+                "The shared log is unreachable; closing client connections so that they move to another replica",
+                metadata: ["connections": "\(connections.count)"])
+            for id in connections.keys.sorted() { closeConnection(id, reason: .closeSession) }
+            flush(into: &actions)
         }
     }
 
