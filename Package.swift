@@ -176,6 +176,7 @@ let package = Package(
         .testTarget(name: "ZooKeeperWireTests", dependencies: ["ZooKeeperWire", "Jute", .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "CoordinationCoreTests", dependencies: ["CoordinationCore", "ZooKeeperWire"], swiftSettings: strict),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence"], swiftSettings: strict),
+        .testTarget(name: "ReplicatedLogTests", dependencies: ["ReplicatedLog", "ZooKeeperWire"], swiftSettings: strict),
         .testTarget(name: "AvahiDNSSDTests", dependencies: ["AvahiDNSSD"], swiftSettings: strict),
         .testTarget(
             name: "ServiceRegistryLANTests",
