@@ -252,8 +252,9 @@ import Testing
         #expect(e?.source == .file("zoo.cfg", line: 2))
         #expect(
             e?.description
-                == "zoo.cfg:2: configuration key 'server.1' is not supported: quorum mode is not supported; "
-                + "zooreg is a standalone server (remove the server.N lines)")
+                == "zoo.cfg:2: configuration key 'server.1' is not supported: ZooKeeper's quorum protocol is not used; "
+                + "a zooreg ensemble replicates through etcd (remove the server.N lines and set ensemble.etcd, "
+                + "ensemble.cluster and ensemble.replicaId)")
         #expect(error("dataDir=/d\nsecureClientPort=2281\n")?.reason
             == .unsupportedKey("secureClientPort", explanation: "TLS client connections are not supported; use clientPort"))
     }

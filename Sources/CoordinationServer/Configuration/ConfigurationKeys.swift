@@ -26,12 +26,12 @@ enum ConfigurationKeys {
     ]
 
     private static let quorumOnly =
-        "quorum mode is not supported; zooreg is a standalone server (remove the quorum settings)"
+        "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the quorum settings and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"
 
     /// Real ZooKeeper keys whose feature zooreg does not have, with what to tell the operator.
     static func unsupportedExplanation(for key: String) -> String? {
         if key.hasPrefix("server.") || key.hasPrefix("group.") || key.hasPrefix("weight.") {
-            return "quorum mode is not supported; zooreg is a standalone server (remove the server.N lines)"
+            return "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the server.N lines and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"
         }
         if key.hasPrefix("authProvider.") {
             return "authentication providers cannot be loaded; digest, ip and world are built in"
