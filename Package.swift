@@ -29,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // etcd's gRPC API (the ensemble's shared log).
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Serialization primitives of Apache Jute over NIOCore's ByteBuffer.
@@ -160,11 +165,38 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A client of etcd v3's gRPC API (code generated from Protos/etcd by Scripts/generate-etcd-protos.sh,
+        // committed): KV, transactions, watches, leases, status, endpoint failover.
+        .target(
+            name: "EtcdClient",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The ensemble's shared log on etcd: batched appends, the watch that delivers the log, session leases,
+        // availability, membership and compaction.
+        .target(
+            name: "EnsembleEtcd",
+            dependencies: [
+                "EtcdClient", "ReplicatedLog",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "zooreg",
             dependencies: [
                 "CoordinationServer", "ServiceRegistry", "ServiceRegistryLAN", "AvahiDNSSD", "ZooKeeperClient",
-                "LoadGenerator",
+                "LoadGenerator", "EtcdClient", "EnsembleEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -176,6 +208,11 @@ let package = Package(
         .testTarget(name: "ZooKeeperWireTests", dependencies: ["ZooKeeperWire", "Jute", .product(name: "NIOTestUtils", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "CoordinationCoreTests", dependencies: ["CoordinationCore", "ZooKeeperWire"], swiftSettings: strict),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence"], swiftSettings: strict),
+        .testTarget(
+            name: "EtcdClientTests",
+            dependencies: ["EtcdClient", "EnsembleEtcd", "ReplicatedLog", "ZooKeeperWire", .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ReplicatedLogTests", dependencies: ["ReplicatedLog", "ZooKeeperWire"], swiftSettings: strict),
         .testTarget(name: "AvahiDNSSDTests", dependencies: ["AvahiDNSSD"], swiftSettings: strict),
         .testTarget(

@@ -5,6 +5,8 @@ import Prometheus
 import ServiceLifecycle
 import Foundation
 import ServiceRegistryLAN
+import EtcdClient
+import EnsembleEtcd
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,6 +58,17 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("mdns-protocols"), help: "any, ipv4 or ipv6 (mdns.protocols; default any).")
     var mdnsProtocols: String?
 
+    @Option(
+        name: .customLong("ensemble-etcd"),
+        help: "Join an ensemble: its etcd endpoints, comma-separated http://host:port (ensemble.etcd).")
+    var ensembleEtcd: String?
+
+    @Option(name: .customLong("ensemble-cluster"), help: "The ensemble's name, its key prefix in etcd (ensemble.cluster; default zooreg).")
+    var ensembleCluster: String?
+
+    @Option(name: .customLong("replica-id"), help: "This replica's id in the ensemble, 1-127 (ensemble.replicaId).")
+    var replicaId: String?
+
     func run() async throws {
         if configPath != nil && configOption != nil {
             throw ValidationError("Give the configuration file either positionally or with --config, not both.")
@@ -70,7 +83,8 @@ struct Serve: AsyncParsableCommand {
         let overrides = ServerConfiguration.Overrides(
             dataDir: dataDir, dataLogDir: dataLogDir, clientPort: port, clientPortAddress: address, tickTime: tickTime,
             metricsHTTPPort: metricsPort, mdnsEnabled: mdns, mdnsServices: mdnsServices, mdnsInterfaces: mdnsInterfaces,
-            mdnsProtocols: mdnsProtocols)
+            mdnsProtocols: mdnsProtocols, ensembleEtcd: ensembleEtcd, ensembleCluster: ensembleCluster,
+            ensembleReplicaId: replicaId)
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration.resolve(configFile: configPath ?? configOption, overrides: overrides)
@@ -90,7 +104,28 @@ struct Serve: AsyncParsableCommand {
                 host: configuration.metricsHTTPHost, port: configuration.metricsHTTPPort, registry: registry,
                 logger: logger)))
         }
-        let server = ZooKeeperServer(configuration: configuration, logger: logger, metrics: metrics)
+        var sharedLog: EtcdSharedLog?
+        if configuration.isEnsembleReplica, let replicaId = configuration.ensembleReplicaId {
+            do {
+                let client = try EtcdClient(endpoints: configuration.ensembleEtcd, logger: logger)
+                sharedLog = EtcdSharedLog(
+                    client: client,
+                    settings: .init(
+                        replicaId: UInt8(replicaId), cluster: configuration.ensembleCluster,
+                        minSessionTimeoutMs: configuration.sessionTimeoutRange.lowerBound,
+                        maxSessionTimeoutMs: configuration.sessionTimeoutRange.upperBound,
+                        unavailableCloseMs: configuration.ensembleUnavailableCloseMs),
+                    logger: logger)
+            } catch {
+                FileHandleOutput.standardError("zooreg: invalid configuration: \(error)\n")
+                throw ExitCode(2)
+            }
+            logger.info("Joining the ensemble", metadata: [
+                "etcd": "\(configuration.ensembleEtcd.joined(separator: ","))", "cluster": "\(configuration.ensembleCluster)",
+                "replica": "\(replicaId)",
+            ])
+        }
+        let server = ZooKeeperServer(configuration: configuration, logger: logger, metrics: metrics, sharedLog: sharedLog)
         services.insert(.init(service: server), at: 0)
         if configuration.mdnsEnabled {
             // Last in the group, so that it shuts down first: its entries are withdrawn while the server still runs.
