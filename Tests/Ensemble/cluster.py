@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from kazoo.client import KazooClient
-from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
 
 import treedump
@@ -151,7 +150,7 @@ class Ensemble:
     def _prepare_data_dir(self, r: Replica) -> None:
         r.data_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self) -> "Ensemble":
+    def start(self, check_replication: bool = True) -> "Ensemble":
         for r in self.replicas.values():
             r.workdir.mkdir(parents=True, exist_ok=True)
             self._prepare_data_dir(r)
@@ -163,7 +162,34 @@ class Ensemble:
         for i in self.ids:
             self.wait_ready(i, START_TIMEOUT_S)
         self.note("all replicas ready")
+        if check_replication:
+            self.check_replicated()
         return self
+
+    def check_replicated(self, timeout: float = 15.0) -> None:
+        """The replicas share one tree: a node created through the first replica is seen (after sync) by
+        every other. Catches a build that accepts the ensemble settings but runs standalone servers."""
+        path = f"/ensemble-check-{uuid.uuid4().hex[:8]}"
+        conns = {i: make_kazoo(self.pinned_hosts(i)) for i in self.ids}
+        try:
+            for c in conns.values():
+                c.start(timeout=15)
+            first = self.ids[0]
+            conns[first].create(path, b"check")
+            for i, c in conns.items():
+                def seen(c=c) -> bool:
+                    c.sync(path)
+                    return c.exists(path) is not None
+                try:
+                    wait_until(seen, timeout, f"replica {i} to see {path}", interval=0.2)
+                except AssertionError:
+                    raise EnsembleError(f"{self.impl}: {path}, created through replica {first}, is not visible "
+                                        f"on replica {i} after sync within {timeout}s: the replicas do not "
+                                        "share one tree") from None
+            conns[first].delete(path)
+        finally:
+            for c in conns.values():
+                stop_quietly(c)
 
     def running(self, i: int) -> bool:
         p = self.replicas[i].process
@@ -369,12 +395,12 @@ class ZooregEnsemble(Ensemble):
             routes = [(pp[(i - 1) * SIZE + j], m.client_port) for j, m in enumerate(self.etcd.members)]
             self.proxies[i] = ProxyProcess(f"proxy-{i}", routes, self.workdir / "proxies")
 
-    def start(self) -> "ZooregEnsemble":
+    def start(self, check_replication: bool = True) -> "ZooregEnsemble":
         self.etcd.start()
         self.note(f"etcd up, leader e{self.etcd.leader_index() + 1}")
         for p in self.proxies.values():
             p.start()
-        super().start()
+        super().start(check_replication)
         return self
 
     def etcd_urls(self, i: int) -> str:

@@ -90,9 +90,12 @@ def ensemble(_ensemble_for_impl) -> Ensemble:
 
 @pytest.fixture
 def zooreg_ensemble(impl, request):
+    """The ensemble, for zooreg only. Other implementations are skipped (before any cluster starts) with the
+    reason given by the test's `zooreg_only(reason)` marker."""
     if impl != IMPL_ZOOREG:
-        pytest.skip("zooreg only: needs the etcd layer under the replicas (etcd leader, replica-to-etcd "
-                    "proxies); ZooKeeper has no counterpart of this fault")
+        marker = request.node.get_closest_marker("zooreg_only")
+        reason = marker.args[0] if marker and marker.args else "needs the etcd layer under the replicas"
+        pytest.skip(f"zooreg only: {reason}")
     return request.getfixturevalue("_ensemble_for_impl")
 
 

@@ -45,14 +45,15 @@ def free_ports(n: int) -> List[int]:
             s.close()
 
 
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
-    """Polls pred until it is true; raises AssertionError after timeout seconds."""
+def wait_until(pred: Callable[[], bool], timeout: float, what, interval: float = 0.05) -> None:
+    """Polls pred until it is true; raises AssertionError after timeout seconds. `what` describes the
+    condition: a string, or a callable returning one (evaluated only on timeout, to report fresh state)."""
     deadline = time.monotonic() + timeout
     while True:
         if pred():
             return
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
 
 

@@ -22,7 +22,8 @@ def pick_victim(ensemble, round_no: int) -> int:
         if leader is not None:
             if round_no % 2 == 0:
                 return leader
-            return next(i for i in ensemble.ids if i != leader)
+            followers = [i for i in ensemble.ids if i != leader]
+            return followers[(round_no // 2) % len(followers)]
     return ensemble.ids[round_no % len(ensemble.ids)]
 
 
@@ -61,8 +62,8 @@ def test_kill_replica_under_write_load(ensemble, clients, root, long_mode):
         wait_until(lambda: all(o.connected_same_session() for o in observers)
                    and all(w.record.ack_times and w.record.ack_times[-1] > t_kill for w in writers),
                    SESSION_TIMEOUT_S,
-                   "every client to reconnect with its session and write again after kill -9 of replica "
-                   f"{victim}:\n" + "\n".join(o.describe() for o in observers))
+                   lambda: "every client to reconnect with its session and write again after kill -9 of "
+                   f"replica {victim}:\n" + "\n".join(o.describe() for o in observers))
         t_back = time.monotonic() - t_kill
         times = [o.reconnect_time_after(t_kill) for o in observers]
         moved = [t for t in times if t is not None]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import time
 
-import pytest
 
 import linearizability as lin
 from linearizability import CAS, FAIL, INFO, OK, READ, WRITE, Op

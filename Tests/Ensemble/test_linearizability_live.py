@@ -56,6 +56,18 @@ def test_concurrent_register_history_is_linearizable(ensemble, clients, root, lo
     assert not problems, problems
     _check_and_report(workers, keys, f"{ensemble.impl}, {duration:.0f}s, {N_CLIENTS} pinned clients, no faults")
 
+    # The checker is not vacuous on real data: the same history with one read made stale (it returns the
+    # initial state although a write had completed before the read began) must be rejected.
+    history = [op for w in workers for op in w.history if op.key == keys[0]]
+    first_write_ret = min(op.ret for op in history if op.kind != lin.READ and op.outcome == lin.OK)
+    late_reads = [op for op in history if op.kind == lin.READ and op.call > first_write_ret]
+    assert late_reads, "no read after the first write"
+    victim = late_reads[len(late_reads) // 2]
+    tampered = [lin.Op(op.process, op.kind, op.key, op.call, op.ret, op.outcome, op.value, op.expected,
+                       (INIT, 0) if op is victim else op.result) for op in history]
+    res = lin.check_register(tampered, (INIT, 0), key=keys[0])
+    assert not res.ok, "a stale read injected into the live history was accepted"
+
 
 def test_register_history_stays_linearizable_across_a_replica_kill(ensemble, clients, root, long_mode):
     keys = _setup_keys(clients, ensemble, root)
