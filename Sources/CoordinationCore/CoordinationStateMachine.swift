@@ -175,10 +175,25 @@ public struct CoordinationStateMachine: Sendable {
         origin: (sessionId: Int64, authInfo: [Id])? = nil, into actions: inout [CoreAction]
     ) {
         if let origin, origin.sessionId != 0 {
+            var adopted = false
             if connections[id] == nil {
                 connections[id] = ConnectionState(sessionId: origin.sessionId, authInfo: origin.authInfo, remoteAddress: "")
+                adopted = true
             } else if connections[id]?.sessionId == nil {
                 connections[id]?.sessionId = origin.sessionId
+            }
+            if let owner = live[origin.sessionId]?.connection, owner != id {
+                // ZooKeeper's SessionMovedException: the session has reattached through another connection (on
+                // another replica) since this request was appended, so it is not applied. Without this, a request
+                // that sat in a cut-off replica's queue would land after the writes its client made since.
+                if adopted { connections[id] = nil }
+                reply(id, xid, .sessionMoved, .empty, into: &actions)
+                actions.append(.close(id, reason: .reconnectedElsewhere))
+                return
+            }
+            if live[origin.sessionId] != nil && live[origin.sessionId]?.connection == nil {
+                // A replica restarted from a snapshot knows no connection: the first one heard from owns the session.
+                live[origin.sessionId]?.connection = id
             }
         }
         guard let conn = connections[id], let sid = conn.sessionId else {

@@ -117,7 +117,7 @@ public final class ZooKeeperServer: Service, Sendable {
                         server.close(promise: nil)
                     }
                 }
-                let since = NIOLoopBoundBox(ServerClock.monotonicNanos(), eventLoop: loop)
+                let since = NIOLoopBoundBox.makeBoxSendingValue(ServerClock.monotonicNanos(), as: Int64.self, eventLoop: loop)
                 leaseTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(200)) { _ in
                     let cutoff = since.value
                     since.value = ServerClock.monotonicNanos()

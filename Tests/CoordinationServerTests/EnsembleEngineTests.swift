@@ -157,6 +157,53 @@ struct ReplicaCluster {
         #expect(cluster.image(0) == cluster.image(1))
     }
 
+    /// A replica cut off from the log still holds a write in its queue when its client reattaches on another
+    /// replica and writes again. When the cut-off replica's queue lands later, the stale write fails with
+    /// SESSIONMOVED on every replica (ZooKeeper's rule for a session that moved) instead of overwriting the newer
+    /// value; its late disconnect does not touch the session's watches either.
+    @Test func aStaleRequestOfAMovedSessionFailsWithSessionMovedEverywhere() throws {
+        var cluster = ReplicaCluster(seed: 11)
+        let a = cluster.replicas[0].open()
+        cluster.replicas[0].handshake(a, timeout: 4000)
+        cluster.settle()
+        cluster.replicas[0].send(a, create("/v", "0"))
+        cluster.settle()
+        let session = try #require(cluster.replicas[0].outputs[a]?.session)
+        let lastSeen = try #require(cluster.replicas[0].replies(a).last).zxid
+        // Replica 1 takes a write but can't append it (cut off from the log).
+        cluster.replicas[0].send(a, setData("/v", "stale"))
+        cluster.replicas[0].readComplete()
+        let held = cluster.replicas[0].ordered
+        cluster.replicas[0].ordered = []
+        #expect(!held.isEmpty)
+        // The client moves to replica 2 and writes a newer value, with a watch on the node.
+        let b = cluster.replicas[1].open()
+        cluster.replicas[1].handshake(b, timeout: 4000, sessionId: session.sessionId, password: session.passwd, lastZxidSeen: lastSeen)
+        cluster.replicas[1].send(b, setData("/v", "new"))
+        cluster.replicas[1].send(b, .exists(ExistsRequest(path: "/v", watch: true)))
+        cluster.settle([1, 2])  // the handshake
+        cluster.settle([1, 2])  // what waited for it
+        #expect(cluster.replicas[1].replies(b).map(\.err) == [0, 0])
+        // The held write lands now, then replica 1's disconnect.
+        cluster.revision += 1
+        cluster.log.append(LogDelivery(revision: cluster.revision, entries: held))
+        cluster.settle()
+        for r in 0..<3 {
+            let data = try #require(cluster.replicas[r].machine.core.state.tree.data(at: "/v"))
+            #expect(String(decoding: data, as: UTF8.self) == "new", "replica \(r + 1)")
+        }
+        #expect(cluster.replicas[0].closed.contains(a), "the old connection is closed")
+        #expect(cluster.image(0) == cluster.image(1))
+        #expect(cluster.image(1) == cluster.image(2))
+        // The session's watch (set through replica 2) survived the old connection's disconnect.
+        let c = cluster.replicas[2].open()
+        cluster.replicas[2].handshake(c, timeout: 4000)
+        cluster.replicas[2].send(c, setData("/v", "later"))
+        cluster.settle()
+        cluster.settle()
+        #expect(cluster.replicas[1].outputs[b]?.events.map(\.path) == ["/v"], "the watch fired")
+    }
+
     /// Reads are served from the local tree at once, unless the connection has entries of its own in the log not
     /// yet applied: then they wait behind them (a session reads its own writes, and replies stay in order).
     @Test func readsAreLocalAndWaitOnlyForTheirOwnConnection() {
