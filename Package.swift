@@ -184,7 +184,10 @@ let package = Package(
         .target(
             name: "EnsembleEtcd",
             dependencies: [
-                "EtcdClient", "ReplicatedLog",
+                "EtcdClient", "ReplicatedLog", "Persistence",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

@@ -64,6 +64,7 @@ public final class EtcdSharedLog: SharedLog, Sendable {
         var sessionTTLMillis: [Int64: Int64] = [:]
         var lastSuccessMillis: Int64 = 0
         var snapshotRevision: Int64 = 0
+        var snapshotAddress: String = ""
         var started = false
     }
 
@@ -106,6 +107,15 @@ public final class EtcdSharedLog: SharedLog, Sendable {
     public func snapshotTaken(atRevision revision: Int64) {
         state.withLockedValue { $0.snapshotRevision = max($0.snapshotRevision, revision) }
     }
+
+    /// Where this replica serves its snapshots to peers (`SnapshotHTTPServer`), published with its membership.
+    public func advertiseSnapshots(at address: String) {
+        state.withLockedValue { $0.snapshotAddress = address }
+    }
+
+    /// The starting state's snapshot position (a bootstrapped or recovered snapshot), so that peers and
+    /// compaction know it before this replica takes a snapshot of its own.
+    public func startingSnapshot(atRevision revision: Int64) { snapshotTaken(atRevision: revision) }
 
     public func run(after revision: Int64, sink: any SharedLogSink) async throws {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -322,7 +332,7 @@ public final class EtcdSharedLog: SharedLog, Sendable {
     private func memberLoop() async throws {
         let key = settings.layout.memberKey(settings.replicaId)
         var leaseId: Int64 = 0
-        var published: Int64 = -1
+        var published = ""
         var lastCompaction = Self.monotonicMillis()
         var compactedTo: Int64 = 0
         while true {
@@ -332,17 +342,17 @@ public final class EtcdSharedLog: SharedLog, Sendable {
                     do {
                         _ = try await client.leaseGrant(id: leaseId, ttlSeconds: 5)
                     } catch let error as EtcdError where Self.isLeaseExists(error) {}
-                    published = -1
+                    published = ""
                 }
-                let snapshot = state.withLockedValue { $0.snapshotRevision }
-                if snapshot != published {
-                    _ = try await client.put(key: key, value: Array("\(snapshot)".utf8), lease: leaseId)
-                    published = snapshot
+                let value = state.withLockedValue { MemberInfo(snapshotRevision: $0.snapshotRevision, address: $0.snapshotAddress).encoded }
+                if value != published {
+                    _ = try await client.put(key: key, value: Array(value.utf8), lease: leaseId)
+                    published = value
                 } else {
                     _ = try await client.leaseKeepAlive(id: leaseId)
                 }
                 let members = try await client.range(key: settings.layout.memberPrefix, rangeEnd: EtcdClient.prefixEnd(settings.layout.memberPrefix))
-                let positions = members.kvs.compactMap { Int64(String(decoding: $0.value, as: UTF8.self)) }
+                let positions = members.kvs.compactMap { MemberInfo(decoding: $0.value)?.snapshotRevision }
                 state.withLockedValue { $0.status.liveReplicas = positions.count }
                 let now = Self.monotonicMillis()
                 if now - lastCompaction >= Int64(settings.compactionIntervalMs), let floor = positions.min(), floor > compactedTo {
@@ -373,6 +383,9 @@ public final class EtcdSharedLog: SharedLog, Sendable {
             _ = try await client.txn(compare: [], success: chunk.map { .delete(key: $0, rangeEnd: nil) })
             index += chunk.count
         }
+        // Recorded first: a replica that starts older than this must bootstrap from a peer's snapshot.
+        _ = try await client.txn(
+            compare: [], success: [.put(key: settings.layout.compactedKey, value: Array("\(revision)".utf8), lease: 0)])
         do {
             try await client.compact(revision: revision)
         } catch EtcdError.compacted {
@@ -402,16 +415,43 @@ enum DispatchTimeShim {
     }
 }
 
+/// What a replica publishes under `members/`: its newest snapshot's revision and where it serves it.
+public struct MemberInfo: Sendable, Equatable {
+    public var snapshotRevision: Int64
+    public var address: String
+
+    public init(snapshotRevision: Int64, address: String) {
+        self.snapshotRevision = snapshotRevision
+        self.address = address
+    }
+
+    public var encoded: String { address.isEmpty ? "\(snapshotRevision)" : "\(snapshotRevision) \(address)" }
+
+    public init?(decoding bytes: [UInt8]) {
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: " ", maxSplits: 1)
+        guard let first = parts.first, let revision = Int64(first) else { return nil }
+        snapshotRevision = revision
+        address = parts.count > 1 ? String(parts[1]) : ""
+    }
+
+    /// host and port of `address` (`host:port`, `[v6]:port`).
+    public var hostPort: (host: String, port: Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}
+
 public enum SharedLogError: Error, CustomStringConvertible {
     case behindCompaction(applied: Int64, compacted: Int64)
 
     public var description: String {
         switch self {
         case .behindCompaction(let applied, let compacted):
-            return "this replica applied the log up to revision \(applied), but etcd has compacted it up to \(compacted): "
-                + "the entries in between are gone. Stop it, empty its dataDir and start it again: it then rebuilds "
-                + "its tree from the log that is left only if nothing was compacted, so copy a snapshot file from a "
-                + "live replica's dataDir into it first (see the README, Ensemble)."
+            return "this replica applied the log up to revision \(applied), but etcd has compacted it up to \(compacted) "
+                + "(the replica was cut off or stopped longer than its membership lease): the entries in between are gone. "
+                + "It restarts and bootstraps from a live peer's snapshot."
         }
     }
 }

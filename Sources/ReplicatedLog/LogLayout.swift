@@ -2,7 +2,8 @@
 ///
 ///     /zooreg/<cluster>/log/b/<replica>-<incarnation>-<sequence>   one batch of entries, written once (put-if-absent)
 ///     /zooreg/<cluster>/log/s/<session id>                        a session, attached to its etcd lease
-///     /zooreg/<cluster>/members/<replica>                         a live replica (its lease) and its snapshot position
+///     /zooreg/<cluster>/members/<replica>                         a live replica (its lease): "<snapshot revision> <host:port>"
+///     /zooreg/<cluster>/compacted                                 the revision the log was last compacted to
 ///
 /// Replicas watch `log/` from their applied revision: a batch's position is its key's mod revision, and the
 /// deletion of a session key (its lease ran out) is the session's expiry, at the deletion's revision.
@@ -16,6 +17,9 @@ public struct LogLayout: Sendable, Equatable {
     public var batchPrefix: [UInt8] { Array("\(root)log/b/".utf8) }
     public var sessionPrefix: [UInt8] { Array("\(root)log/s/".utf8) }
     public var memberPrefix: [UInt8] { Array("\(root)members/".utf8) }
+    /// The revision etcd's history was last compacted to by a replica (a replica whose state is older must
+    /// bootstrap from a peer's snapshot).
+    public var compactedKey: [UInt8] { Array("\(root)compacted".utf8) }
 
     public func batchKey(replica: UInt8, incarnation: UInt64, sequence: UInt64) -> [UInt8] {
         batchPrefix + Array("\(hex(UInt64(replica), 2))-\(hex(incarnation, 16))-\(hex(sequence, 16))".utf8)

@@ -106,24 +106,46 @@ struct Serve: AsyncParsableCommand {
         }
         var sharedLog: EtcdSharedLog?
         if configuration.isEnsembleReplica, let replicaId = configuration.ensembleReplicaId {
-            do {
-                let client = try EtcdClient(endpoints: configuration.ensembleEtcd, logger: logger)
-                sharedLog = EtcdSharedLog(
-                    client: client,
-                    settings: .init(
-                        replicaId: UInt8(replicaId), cluster: configuration.ensembleCluster,
-                        minSessionTimeoutMs: configuration.sessionTimeoutRange.lowerBound,
-                        maxSessionTimeoutMs: configuration.sessionTimeoutRange.upperBound,
-                        unavailableCloseMs: configuration.ensembleUnavailableCloseMs),
-                    logger: logger)
-            } catch {
-                FileHandleOutput.standardError("zooreg: invalid configuration: \(error)\n")
-                throw ExitCode(2)
-            }
+            let settings = EtcdSharedLog.Settings(
+                replicaId: UInt8(replicaId), cluster: configuration.ensembleCluster,
+                minSessionTimeoutMs: configuration.sessionTimeoutRange.lowerBound,
+                maxSessionTimeoutMs: configuration.sessionTimeoutRange.upperBound,
+                unavailableCloseMs: configuration.ensembleUnavailableCloseMs,
+                compactionIntervalMs: configuration.ensembleCompactionIntervalMs)
             logger.info("Joining the ensemble", metadata: [
                 "etcd": "\(configuration.ensembleEtcd.joined(separator: ","))", "cluster": "\(configuration.ensembleCluster)",
                 "replica": "\(replicaId)",
             ])
+            let outcome: EnsembleBootstrap.Outcome
+            do {
+                try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
+                outcome = try await EnsembleBootstrap.prepare(
+                    endpoints: configuration.ensembleEtcd, layout: settings.layout, replicaId: settings.replicaId,
+                    directory: configuration.dataDir, logger: logger)
+            } catch {
+                logger.critical("Could not join the ensemble", metadata: ["error": "\(error)"])
+                FileHandleOutput.standardError("zooreg: could not join the ensemble: \(error)\n")
+                throw ExitCode(1)
+            }
+            logger.info("Ensemble state", metadata: ["bootstrap": "\(outcome)"])
+            do {
+                let client = try EtcdClient(endpoints: configuration.ensembleEtcd, logger: logger)
+                sharedLog = EtcdSharedLog(client: client, settings: settings, logger: logger)
+            } catch {
+                FileHandleOutput.standardError("zooreg: invalid configuration: \(error)\n")
+                throw ExitCode(2)
+            }
+            sharedLog?.startingSnapshot(atRevision: outcome.startRevision)
+            let listen = configuration.clientPortAddress
+            let wildcard = ["0.0.0.0", "::", "[::]"].contains(listen)
+            let advertise = configuration.ensembleAdvertiseHost ?? (wildcard ? ProcessInfo.processInfo.hostName : listen)
+            let log = sharedLog
+            services.append(.init(service: SnapshotHTTPServer(
+                host: listen, port: configuration.ensembleSnapshotPort, directory: configuration.dataDir, logger: logger,
+                onServerRunning: { address in
+                    let host = advertise.contains(":") ? "[\(advertise)]" : advertise
+                    log?.advertiseSnapshots(at: "\(host):\(address.port ?? 0)")
+                })))
         }
         let server = ZooKeeperServer(configuration: configuration, logger: logger, metrics: metrics, sharedLog: sharedLog)
         services.insert(.init(service: server), at: 0)
@@ -156,11 +178,28 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
+        } catch let error as SharedLogError {
+            // Behind the log's compaction: start again, which bootstraps from a live peer's snapshot.
+            logger.warning("Restarting to rejoin the ensemble", metadata: ["reason": "\(error)"])
+            Reexec.restartSelf()
+            FileHandleOutput.standardError("zooreg: \(error)\n")
+            throw ExitCode(1)
         } catch {
             logger.critical("Server stopped with an error", metadata: ["error": "\(error)"])
             FileHandleOutput.standardError("zooreg: \(error)\n")
             throw ExitCode(1)
         }
+    }
+}
+
+/// Replaces this process with a fresh run of the same command line (same pid, same arguments).
+enum Reexec {
+    static func restartSelf() {
+        let args = CommandLine.arguments
+        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+        cArgs.append(nil)
+        execv("/proc/self/exe", &cArgs)
+        // Only reached if execv failed: the caller exits with an error.
     }
 }
 

@@ -380,8 +380,10 @@ class ZooKeeperEnsemble(Ensemble):
 class ZooregEnsemble(Ensemble):
     impl = IMPL_ZOOREG
 
-    def __init__(self, workdir: Path, binary: Optional[Path] = None) -> None:
+    def __init__(self, workdir: Path, binary: Optional[Path] = None,
+                 extra_settings: Optional[Dict[str, object]] = None) -> None:
         super().__init__(workdir)
+        self.extra_settings = dict(extra_settings or {})
         binary = binary or zooreg_binary()
         if not binary.exists():
             raise EnsembleError(f"zooreg binary not found at {binary} (build it, or set ZOOREG_BIN; "
@@ -423,6 +425,7 @@ class ZooregEnsemble(Ensemble):
             "ensemble.cluster": self.cluster_name,
             "ensemble.replicaId": r.id,
         }
+        settings.update(self.extra_settings)
         lines = ["# written by Tests/Ensemble/cluster.py"] + [f"{k}={v}" for k, v in settings.items()]
         r.cfg_path.write_text("\n".join(lines) + "\n")
 
@@ -472,9 +475,14 @@ class ZooregEnsemble(Ensemble):
         return super().log_tails(lines) + "\n" + "\n".join(etcd_logs)
 
 
-def make_ensemble(impl: str, workdir: Path) -> Ensemble:
+# What the suite runs zooreg replicas with on top of the defaults: frequent snapshots and compaction, so that
+# kills, wipes and partitions meet snapshots, compacted logs and bootstraps from a peer's snapshot.
+ZOOREG_SUITE_SETTINGS: Dict[str, object] = {"snapCount": 400, "ensemble.compactionIntervalMs": 1000}
+
+
+def make_ensemble(impl: str, workdir: Path, zooreg_settings: Optional[Dict[str, object]] = None) -> Ensemble:
     if impl == IMPL_ZOOKEEPER:
         return ZooKeeperEnsemble(workdir)
     if impl == IMPL_ZOOREG:
-        return ZooregEnsemble(workdir)
+        return ZooregEnsemble(workdir, extra_settings=zooreg_settings)
     raise ValueError(f"unknown implementation {impl!r}")

@@ -26,7 +26,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster import (IMPL_ZOOREG, Ensemble, EnsembleError, SESSION_TIMEOUT_S, make_ensemble,  # noqa: E402
+from cluster import (IMPL_ZOOREG, Ensemble, EnsembleError, SESSION_TIMEOUT_S, ZOOREG_SUITE_SETTINGS, make_ensemble,  # noqa: E402
                      make_kazoo, selected_impls, stop_quietly)
 import treedump  # noqa: E402
 
@@ -65,7 +65,7 @@ _ENSEMBLES = {}
 @pytest.fixture(scope="session")
 def _ensemble_for_impl(impl, tmp_path_factory):
     try:
-        ens = make_ensemble(impl, tmp_path_factory.mktemp(f"ensemble-{impl}"))
+        ens = make_ensemble(impl, tmp_path_factory.mktemp(f"ensemble-{impl}"), zooreg_settings=ZOOREG_SUITE_SETTINGS)
     except EnsembleError as e:
         pytest.fail(str(e), pytrace=False)
     try:

@@ -3,6 +3,11 @@ the leader; zooreg: from etcd and/or its peers) and then serves the same tree, e
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import pytest
+
 from cluster import IMPL_ZOOKEEPER
 from procs import wait_until
 
@@ -56,3 +61,48 @@ def test_wiped_replica_bootstraps_and_serves_the_same_tree(ensemble, clients, ro
     owner.stop()
     wait_until(lambda: c.sync(root) is not None and c.exists(f"{root}/owned") is None, 10,
                "the closed session's ephemeral to disappear on the wiped replica")
+
+
+@pytest.mark.zooreg_only("etcd's compaction of the shared log; ZooKeeper's counterpart (a follower that is too far "
+                         "behind gets a SNAP from the leader) is what the wipe test above exercises")
+def test_replica_stopped_past_compaction_bootstraps_from_a_peer(zooreg_ensemble, clients, root):
+    """A stopped replica whose log position the others compact away: when it starts again it fetches a live
+    peer's snapshot (served over HTTP, its address published in etcd) and catches up from the log after it."""
+    ens = zooreg_ensemble
+    victim = ens.ids[-1]
+    others = [i for i in ens.ids if i != victim]
+    writer = clients.make(ens.pinned_hosts(others[0]))
+    writer.create(f"{root}/first", b"1")
+    ens.kill(victim)
+    key = f"/zooreg/{ens.cluster_name}/compacted"
+
+    def compacted() -> int:
+        out = ens.etcd.get(key)
+        value = out.stdout.strip() if out.returncode == 0 else ""
+        return int(value) if value else 0
+
+    start = compacted()
+    # Enough writes for the live replicas to take snapshots (snapCount=400 in the suite), and time for the
+    # stopped replica's membership lease (5 s) to run out, so that compaction passes its position.
+    k = 0
+    deadline = time.monotonic() + 60
+    while compacted() <= start and time.monotonic() < deadline:
+        pending = [writer.create_async(f"{root}/w-{k + j}", b"x") for j in range(200)]
+        for p in pending:
+            p.get(timeout=20)
+        k += 200
+        time.sleep(0.5)
+    assert compacted() > start, "the live replicas never compacted the log"
+    log = Path(ens.replicas[victim].process.log_path)
+    offset = log.stat().st_size if log.exists() else 0
+    ens.start_replica(victim)
+    dumps = ens.wait_identical(timeout=30)
+    assert dumps[victim][f"{root}/first"].data == b"1"
+    assert f"{root}/w-{k - 1}" in dumps[victim]
+    with open(log, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")  # this start's lines only
+    assert "Bootstrapped from a peer's snapshot" in text, "the replica did not bootstrap from a peer"
+    c = clients.make(ens.pinned_hosts(victim))
+    c.create(f"{root}/through-restarted", b"r")
+    print(f"\nreplica {victim} restarted past compaction (compacted to {compacted()}); {k} writes while it was down")

@@ -23,6 +23,7 @@ enum ConfigurationKeys {
         "standaloneEnabled", "reconfigEnabled", "initLimit", "syncLimit",
         "mdns.enabled", "mdns.services", "mdns.interfaces", "mdns.protocols", "mdns.basePath",
         "ensemble.etcd", "ensemble.cluster", "ensemble.replicaId", "ensemble.unavailableCloseMs",
+        "ensemble.snapshotPort", "ensemble.advertiseHost", "ensemble.compactionIntervalMs",
     ]
 
     private static let quorumOnly =
@@ -181,6 +182,19 @@ enum ConfigurationKeys {
             configuration.ensembleReplicaId = id
         case "ensemble.unavailableCloseMs":
             configuration.ensembleUnavailableCloseMs = try int(key, value, atLeast: 100)
+        case "ensemble.compactionIntervalMs":
+            configuration.ensembleCompactionIntervalMs = try int(key, value, atLeast: 100)
+        case "ensemble.snapshotPort":
+            let port = try int(key, value, atLeast: 0)
+            guard port <= 65535 else {
+                throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a TCP port, or 0 for any free port"))
+            }
+            configuration.ensembleSnapshotPort = port
+        case "ensemble.advertiseHost":
+            guard !value.isEmpty, !value.contains(where: { $0 == " " || $0 == "/" }) else {
+                throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a host name or address peers reach this replica at"))
+            }
+            configuration.ensembleAdvertiseHost = value
         default:
             if let explanation = unsupportedExplanation(for: key) {
                 throw InvalidSetting(reason: .unsupportedKey(key, explanation: explanation))

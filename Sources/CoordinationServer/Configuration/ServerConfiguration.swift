@@ -171,6 +171,15 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `ensemble.unavailableCloseMs`: how long the log may be unreachable before the replica closes its client
     /// connections so that they move to a healthy replica (default 2000).
     public var ensembleUnavailableCloseMs: Int = 2000
+    /// `ensemble.snapshotPort`: where the replica serves its newest snapshot to peers that bootstrap
+    /// (`GET /snapshot`, on `clientPortAddress`); 0 (the default) takes any free port. The address is published in etcd.
+    public var ensembleSnapshotPort: Int = 0
+    /// `ensemble.compactionIntervalMs`: how often a replica deletes the log's batches that every live replica's
+    /// snapshot covers and compacts etcd there (default 30000).
+    public var ensembleCompactionIntervalMs: Int = 30_000
+    /// `ensemble.advertiseHost`: the host peers fetch snapshots from; default `clientPortAddress`, or this
+    /// machine's host name when that is a wildcard address.
+    public var ensembleAdvertiseHost: String?
 
     /// Whether this server is a replica of an ensemble.
     public var isEnsembleReplica: Bool { !ensembleEtcd.isEmpty }
