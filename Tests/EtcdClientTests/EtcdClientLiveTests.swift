@@ -233,3 +233,16 @@ final class NIOLockedBox: Sendable {
     }
     var entries: [LogEntry] { deliveries.withLockedValue { $0.flatMap(\.entries) } }
 }
+
+@Suite struct MemberInfoTests {
+    @Test func roundTripsAndParsesAddresses() {
+        let info = MemberInfo(snapshotRevision: 42, address: "10.0.0.7:2890")
+        #expect(MemberInfo(decoding: Array(info.encoded.utf8)) == info)
+        #expect(info.hostPort?.host == "10.0.0.7")
+        #expect(info.hostPort?.port == 2890)
+        #expect(MemberInfo(decoding: Array("[fd00::1]:7".utf8)) == nil, "the revision comes first")
+        #expect(MemberInfo(decoding: Array("9 [fd00::1]:7".utf8))?.hostPort?.host == "fd00::1")
+        #expect(MemberInfo(decoding: Array("17".utf8)) == MemberInfo(snapshotRevision: 17, address: ""), "the older format")
+        #expect(MemberInfo(decoding: Array("17".utf8))?.hostPort == nil)
+    }
+}

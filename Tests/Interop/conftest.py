@@ -8,6 +8,12 @@ Every test that takes `server` (or anything built on it) runs once per implement
 - `zk`: a started KazooClient on `server`; `make_client` builds more (closed at teardown).
 - `root`: a unique path such as /t-3f2a..., created for the test and removed afterwards.
 - `raw`: a factory of zkraw.RawSession connections to `server`.
+
+ZK_IMPLS may also name the replicated implementations `zooreg-ensemble` and `zookeeper-ensemble`
+(zkensemble.py). Their `server` is a 3-replica ensemble: kazoo (and zkCli, Curator, the Swift client) get the
+3-host connect string, raw sessions and four-letter words go to replica 1. Tests marked
+`standalone_only(reason)` (a fresh or restarted server, its data dir or files, standalone-only output) are
+skipped for them with the reason; an unmarked test that asks for `fresh_server` or `server_factory` there fails.
 """
 
 from __future__ import annotations
@@ -26,11 +32,28 @@ from kazoo.client import KazooClient  # noqa: E402
 from kazoo.retry import KazooRetry  # noqa: E402
 
 import zkraw  # noqa: E402
-from zkserver import Server, ServerError, selected_impls  # noqa: E402
+from zkserver import ENSEMBLE_IMPLS, Server, ServerError, selected_impls  # noqa: E402
 
 logging.getLogger("kazoo").setLevel(logging.WARNING)
 
 IMPLS = selected_impls()
+
+
+def pytest_collection_modifyitems(config, items):
+    """standalone_only tests are skipped, with their reason, for the ensemble implementations."""
+    for item in items:
+        marker = item.get_closest_marker("standalone_only")
+        callspec = getattr(item, "callspec", None)
+        impl = callspec.params.get("impl") if callspec is not None else None
+        if marker is not None and impl in ENSEMBLE_IMPLS:
+            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"standalone only: {reason}"))
+
+
+def _ensemble_only_standalone(impl: str, what: str) -> None:
+    if impl in ENSEMBLE_IMPLS:
+        pytest.fail(f"{what} is a standalone server; against {impl} a test using it must be marked "
+                    "standalone_only(reason) (or use `server`)", pytrace=False)
 
 
 def kazoo_client(hosts: str, **kwargs) -> KazooClient:
@@ -45,7 +68,9 @@ def kazoo_client(hosts: str, **kwargs) -> KazooClient:
     kwargs.setdefault("connection_retry", KazooRetry(max_tries=-1, delay=0.05, backoff=1.5, max_delay=0.5,
                                                      max_jitter=0.1))
     kwargs.setdefault("command_retry", KazooRetry(max_tries=0))
-    return KazooClient(hosts=",".join([hosts] * 4), **kwargs)
+    # An ensemble's 3-host string is listed twice (6 entries; the same 3 hosts, kazoo shuffles them).
+    repeat = 4 if "," not in hosts else 2
+    return KazooClient(hosts=",".join([hosts] * repeat), **kwargs)
 
 
 class ClientFactory:
@@ -62,13 +87,13 @@ class ClientFactory:
         return c
 
     def raw(self, **kwargs) -> zkraw.RawSession:
-        host, port = self._hosts_fn().split(":")
+        host, port = self._hosts_fn().split(",")[0].split(":")  # an ensemble: replica 1
         s = zkraw.RawSession.connect(host, int(port), **kwargs)
         self.raws.append(s)
         return s
 
     def raw_socket(self, timeout: float = 10.0) -> zkraw.RawSession:
-        host, port = self._hosts_fn().split(":")
+        host, port = self._hosts_fn().split(",")[0].split(":")  # an ensemble: replica 1
         s = zkraw.RawSession.open_socket(host, int(port), timeout)
         self.raws.append(s)
         return s
@@ -99,6 +124,9 @@ def impl(request) -> str:
 
 @pytest.fixture(scope="session")
 def server(impl, tmp_path_factory):
+    if impl in ENSEMBLE_IMPLS:
+        yield from _ensemble_server(impl, tmp_path_factory)
+        return
     srv = Server(impl, tmp_path_factory.mktemp(f"{impl}-shared"))
     try:
         srv.start()
@@ -112,8 +140,24 @@ def server(impl, tmp_path_factory):
     print(f"\n{impl}: shared server on port {srv.port} stopped with exit code {code}; log {srv.log_path}")
 
 
+def _ensemble_server(impl, tmp_path_factory):
+    from zkensemble import EnsembleServer
+    srv = EnsembleServer(impl, tmp_path_factory.mktemp(f"{impl}-shared"))
+    try:
+        srv.start()
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(f"{impl} did not start: {e}\n{srv.log_tail()}", pytrace=False)
+    yield srv
+    crashed = srv.crashed()
+    srv.stop()
+    print(f"\n{impl}: ensemble on ports {srv.ports} stopped; logs under {srv.ensemble.workdir}")
+    if crashed:
+        pytest.fail(f"{impl}: processes crashed during the run:\n" + "\n".join(crashed), pytrace=False)
+
+
 @pytest.fixture
 def fresh_server(impl, tmp_path):
+    _ensemble_only_standalone(impl, "fresh_server")
     srv = Server(impl, tmp_path / f"{impl}-fresh")
     try:
         srv.start()
@@ -134,6 +178,7 @@ def _stop_checking_alive(srv: Server) -> None:
 @pytest.fixture
 def server_factory(impl, tmp_path):
     """Makes started servers with zoo.cfg overrides, e.g. server_factory(maxClientCnxns=3)."""
+    _ensemble_only_standalone(impl, "server_factory")
     servers = []
 
     def make(**overrides) -> Server:
@@ -156,6 +201,13 @@ def _server_still_alive(request):
     yield
     if "server" in request.fixturenames:
         srv = request.getfixturevalue("server")
+        if not isinstance(srv, Server):  # an ensemble: no process may have exited on its own
+            crashed = srv.crashed()
+            srv.ensure_healthy()  # brings back a replica the test stopped
+            if crashed:
+                pytest.fail(f"{srv.impl}: processes exited during the test:\n" + "\n".join(crashed),
+                            pytrace=False)
+            return
         if srv.proc is not None and srv.proc.poll() is not None:
             pytest.fail(f"{srv.impl} server exited with {srv.proc.returncode} during the test\n"
                         + srv.log_tail(), pytrace=False)
@@ -205,5 +257,5 @@ def pytest_runtest_makereport(item, call):
     if report.failed and report.when in ("setup", "call", "teardown"):
         for name in ("server", "fresh_server"):
             srv = item.funcargs.get(name) if hasattr(item, "funcargs") else None
-            if isinstance(srv, Server):
+            if isinstance(srv, Server) or hasattr(srv, "ensemble"):
                 report.sections.append((f"{srv.impl} server log ({name})", srv.log_tail(40)))

@@ -7,6 +7,9 @@ from helpers import wait_until
 from zkraw import ConnectionClosed, RawSession, four_letter_word
 from zkserver import HOST
 
+pytestmark = pytest.mark.standalone_only(
+    "needs a fresh server with maxClientCnxns=5")
+
 
 def test_max_client_connections_per_ip(server_factory):
     srv = server_factory(maxClientCnxns=5)

@@ -12,6 +12,10 @@ from helpers import wait_until
 from zkraw import CreateFlags, EventType, RawSession
 from zkserver import HOST
 
+pytestmark = pytest.mark.standalone_only(
+    "restarts (SIGTERM/SIGKILL) the one server on its data dir, on a fresh tree "
+    "(Tests/Ensemble kills and restarts replicas)")
+
 
 def snapshot_tree(zk, path="/"):
     """{path: (data, stat, acls)} for everything below path except /zookeeper."""

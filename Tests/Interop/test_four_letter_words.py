@@ -4,6 +4,8 @@ Values that depend on the environment are checked loosely; the shapes exactly.""
 import re
 import time
 
+import pytest
+
 from zkraw import CreateFlags, four_letter_word
 from zkserver import HOST, MAX_CLIENT_CNXNS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, TICK_MS
 
@@ -37,6 +39,7 @@ def test_isro(server):
     assert server.four_letter_word("isro") == "rw"
 
 
+@pytest.mark.standalone_only("srvr says Mode: standalone here (an ensemble replica is leader or follower)")
 def test_srvr(server):
     lines = server.four_letter_word("srvr").splitlines()
     assert len(lines) == len(SRVR_LINES), lines
@@ -44,6 +47,7 @@ def test_srvr(server):
         assert re.fullmatch(pattern, line), (line, pattern)
 
 
+@pytest.mark.standalone_only("needs a fresh server (exact node count of an empty tree)")
 def test_srvr_zxid_and_node_count_follow_writes(server_factory, make_client):
     srv = server_factory()
     fresh = dict(line.split(": ", 1) for line in srv.four_letter_word("srvr").splitlines())
@@ -62,6 +66,7 @@ def test_srvr_zxid_and_node_count_follow_writes(server_factory, make_client):
     s.close()
 
 
+@pytest.mark.standalone_only("stat says Mode: standalone here (an ensemble replica is leader or follower)")
 def test_stat(server, zk):
     text = server.four_letter_word("stat")
     lines = text.splitlines()
@@ -90,6 +95,7 @@ MNTR_KEYS = [
 ]
 
 
+@pytest.mark.standalone_only("mntr says zk_server_state standalone here (an ensemble replica is leader or follower)")
 def test_mntr(server):
     text = server.four_letter_word("mntr")
     lines = [line for line in text.splitlines() if line]
@@ -104,6 +110,7 @@ def test_mntr(server):
         float(values[k])  # numeric
 
 
+@pytest.mark.standalone_only("needs a fresh server (exact node and ephemeral counts of an empty tree)")
 def test_mntr_counts(server_factory):
     from zkraw import RawSession
     srv = server_factory()
@@ -125,6 +132,7 @@ def test_mntr_counts(server_factory):
     assert after["zk_ephemerals_count"] == "0" and after["zk_znode_count"] == "6"
 
 
+@pytest.mark.standalone_only("conf of the one server: its clientPort, maxClientCnxns and dataDir")
 def test_conf(server):
     conf = _kv(server.four_letter_word("conf"), "=")
     assert conf["clientPort"] == str(server.port)
@@ -137,7 +145,8 @@ def test_conf(server):
 
 
 def test_cons(server, zk):
-    text = server.four_letter_word("cons")
+    # an ensemble: kazoo is connected to one of the replicas, so every replica's cons is read
+    text = "".join(four_letter_word(HOST, port, "cons", 5.0) for port in getattr(server, "ports", [server.port]))
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines and all(line.startswith(" /127.0.0.1:") for line in lines), lines
     sid = f"sid=0x{zk.client_id[0]:x},"
@@ -188,6 +197,7 @@ def test_envi(server, zk):
     assert version >= (3, 5, 0)
 
 
+@pytest.mark.standalone_only("needs a fresh server (no watches but the test's)")
 def test_wchs(server_factory):
     from zkraw import RawSession
     srv = server_factory()
@@ -219,6 +229,7 @@ def test_dump(server, make_client, root):
     assert sorted(paths) == [f"{root}/e1", f"{root}/e2"]
 
 
+@pytest.mark.standalone_only("needs a fresh server with its own 4lw.commands.whitelist")
 def test_whitelist(server_factory):
     srv = server_factory(**{"4lw.commands.whitelist": "ruok, srvr"})
     assert srv.four_letter_word("ruok") == "imok"

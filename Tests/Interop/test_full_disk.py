@@ -16,6 +16,9 @@ from kazoo.client import KazooClient
 
 from zkserver import Server
 
+pytestmark = pytest.mark.standalone_only(
+    "fills the one server's data dir (tmpfs) and restarts a server on a copy of it")
+
 VALUE = b"v" * 40_000
 ATTEMPTS = 400  # 16 MB of values against a 4 MiB file system: the disk must fill
 

@@ -17,6 +17,9 @@ from kazoo.client import KazooClient
 
 from zkserver import IMPL_ZOOREG, Server, ServerError
 
+pytestmark = pytest.mark.standalone_only(
+    "tears and corrupts the one server's transaction log files and restarts it")
+
 NODES = 40
 
 

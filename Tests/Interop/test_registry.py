@@ -112,6 +112,7 @@ def test_kill_9_leaves_within_the_session_timeout(zooreg, server):
     assert gone_s <= timeout_ms / 1000 + 1.5
 
 
+@pytest.mark.standalone_only("restarts the one server (and uses a fresh one)")
 def test_server_restart_keeps_registrations(fresh_server, fresh_zooreg, make_fresh_client):
     reg = fresh_zooreg.register("api", "--port", "8080", "--id", "keep-1", session_timeout_ms=15000)
     reg.wait_line(lambda t: t == "ready")

@@ -24,6 +24,9 @@ import pytest
 from zkraw import Op, RawSession, Writer, four_letter_word, frame
 from zkserver import HOST
 
+pytestmark = pytest.mark.standalone_only(
+    "measures one fresh server process's memory (RSS)")
+
 REQUESTS = 1_000_000
 SEND_SECONDS = 12.0
 RSS_BOUND_MIB = 64

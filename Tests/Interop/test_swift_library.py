@@ -4,6 +4,8 @@
 real `zooreg` binary and against Apache ZooKeeper 3.8, which is how the client and the registry are known to work
 for users who point them at a ZooKeeper ensemble. Two client tests stop and start the server from inside Swift;
 they are left out here (not run, not skipped): test_durability and test_sessions restart both servers.
+Against an ensemble (zooreg-ensemble, zookeeper-ensemble) the suites run on the shared ensemble through its
+3-host connect string.
 """
 
 import os
@@ -11,8 +13,10 @@ import re
 import shutil
 import subprocess
 
+import pytest
+
 from zkraw import four_letter_word
-from zkserver import HOST, REPO_ROOT
+from zkserver import ENSEMBLE_IMPLS, HOST, REPO_ROOT
 
 SUITES = "ZooKeeperClientTests.EndToEndTests|ServiceRegistryTests.EndToEndTests"
 NEEDS_RESTART = "concurrentWritersAreAllDurable|sessionSurvivesAServerRestart"
@@ -21,15 +25,23 @@ EXPECTED_TESTS = 19
 
 
 def received(server) -> int:
-    """Packets the server has received (srvr's `Received:` line, the same on both servers)."""
-    return int(re.search(r"^Received: (\d+)$", four_letter_word(HOST, server.port, "srvr"), re.M).group(1))
+    """Packets the server has received (srvr's `Received:` line, the same on both servers); an ensemble's
+    replicas together."""
+    return sum(int(re.search(r"^Received: (\d+)$", four_letter_word(HOST, port, "srvr"), re.M).group(1))
+               for port in getattr(server, "ports", [server.port]))
 
 
-def test_swift_end_to_end_suites(fresh_server):
+@pytest.fixture
+def target(impl, request):
+    """A fresh standalone server; an ensemble implementation's shared ensemble (a fresh one costs ~10 s)."""
+    return request.getfixturevalue("server" if impl in ENSEMBLE_IMPLS else "fresh_server")
+
+
+def test_swift_end_to_end_suites(target):
     swift = shutil.which("swift")
     assert swift, "swift is not on PATH"
-    before = received(fresh_server)
-    env = dict(os.environ, ZK_TEST_CONNECT=fresh_server.hosts)
+    before = received(target)
+    env = dict(os.environ, ZK_TEST_CONNECT=target.hosts)
     proc = subprocess.run(
         [swift, "test", "--skip-build", "--filter", SUITES, "--skip", NEEDS_RESTART],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -41,4 +53,4 @@ def test_swift_end_to_end_suites(fresh_server):
     skipped = [line for line in out.splitlines() if re.search(r"\bTest \w+\(\) skipped", line)]
     assert not skipped, "\n".join(skipped)
     # They ran against this server, not an in-process one: the 1,000-instance test alone sends thousands.
-    assert received(fresh_server) - before > 5000
+    assert received(target) - before > 5000
