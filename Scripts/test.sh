@@ -5,10 +5,17 @@
 #   3. swift test               the Swift unit tests, reusing that build
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
 #                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it)
+#   4b. pytest Tests/Interop    the same suite against the replicated implementations, ZK_IMPLS=
+#                               "zooreg-ensemble,zookeeper-ensemble" (3 etcd + 3 zooreg replicas; a 3-node Apache
+#                               ZooKeeper; Tests/Ensemble/cluster.py): clients get the 3-host connect string,
+#                               raw sockets and 4lw go to replica 1; standalone_only tests are skipped with their
+#                               reason. ENSEMBLE_INTEROP_PYTEST_ARGS selects a subset (default: all; about N min)
 #   5. pytest Tests/LAN         the LAN suite: zooreg publishing and browsing DNS-SD services through real
 #                               avahi-daemons, one per simulated host (network namespaces, Scripts/mdns-lab.sh;
 #                               root). The lab is taken down afterwards, even on failure
-#   6. Benchmarks/compare.sh --quick   proves the side-by-side benchmark script runs end to end against both
+#   6. pytest Tests/Ensemble   the replicated ensemble: 3 zooreg replicas over a 3-member etcd cluster and a 3-node
+#                               Apache ZooKeeper ensemble through the same fault and consistency tests (bounded)
+#   7. Benchmarks/compare.sh --quick   proves the side-by-side benchmark script runs end to end against both
 #                               servers (debug binary, tiny sizes, about a minute; no timing is asserted)
 # Exits non-zero if any step fails; a pytest run that collects no tests (exit 5) is a failure too.
 #
@@ -17,9 +24,12 @@
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
+#   SKIP_ENSEMBLE_INTEROP=1          skip step 4b
+#   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  pytest arguments of step 4b (default below)
 #   SKIP_LAN=1             skip step 5
 #   LAN_PYTEST_ARGS="..."  extra pytest arguments for the LAN suite
-#   SKIP_BENCH=1           skip step 6
+#   SKIP_ENSEMBLE=1        skip step 6 (ENSEMBLE_IMPLS, ENSEMBLE_PYTEST_ARGS, ENSEMBLE_LONG: see Tests/Ensemble/README.md)
+#   SKIP_BENCH=1           skip step 7
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -88,6 +98,23 @@ if [[ ,$ZK_IMPLS, == *,zooreg,* && ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; t
 fi
 step "interop suite (pytest + zkCli) against: $ZK_IMPLS" run_pytest
 
+run_ensemble_pytest() {
+    # shellcheck disable=SC2086
+    ZK_IMPLS=zooreg-ensemble,zookeeper-ensemble "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Interop" \
+        -q -p no:cacheprovider --junitxml="$REPO_ROOT/.build/interop-ensemble-junit.xml" \
+        ${ENSEMBLE_INTEROP_PYTEST_ARGS-}
+    local rc=$?
+    if ((rc == 5)); then
+        echo "pytest collected no tests: that is a failure" >&2
+        return 1
+    fi
+    return $rc
+}
+
+if [[ ${SKIP_ENSEMBLE_INTEROP:-0} != 1 ]]; then
+    step "interop suite against the ensembles: zooreg-ensemble,zookeeper-ensemble" run_ensemble_pytest
+fi
+
 run_avahi_live() {
     # The Avahi binding's own tests against a real avahi-daemon (Tests/AvahiDNSSDTests/AvahiLiveTests): on a
     # one-host lab of their own (prefix zrlive), so that the LAN suite's lab is not disturbed.
@@ -126,6 +153,26 @@ if [[ ${SKIP_LAN:-0} != 1 ]]; then
         step "Avahi binding against a real avahi-daemon (AvahiLiveTests, in a lab host)" run_avahi_live
     fi
     step "LAN suite (avahi-daemon per simulated host, network namespaces)" run_lan
+fi
+
+run_ensemble() {
+    # The replicated ensemble (Tests/Ensemble): 3 zooreg replicas over 3 etcd members, and 3 Apache ZooKeeper
+    # servers, through the same tests (kill -9 under load, etcd leader kill, partitions from etcd, wiped and
+    # behind-compaction replicas, linearizability, session guarantees). Bounded here; ENSEMBLE_LONG=1 is the
+    # long mode (Tests/Ensemble/README.md).
+    # shellcheck disable=SC2086
+    ENSEMBLE_IMPLS="${ENSEMBLE_IMPLS:-zooreg,zookeeper}" "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Ensemble" \
+        -q -p no:cacheprovider --junitxml="$REPO_ROOT/.build/ensemble-junit.xml" ${ENSEMBLE_PYTEST_ARGS:-}
+    local rc=$?
+    if ((rc == 5)); then
+        echo "pytest collected no tests: that is a failure" >&2
+        return 1
+    fi
+    return $rc
+}
+
+if [[ ${SKIP_ENSEMBLE:-0} != 1 ]]; then
+    step "ensemble suite (3 zooreg replicas over 3 etcd members, and a 3-node ZooKeeper ensemble)" run_ensemble
 fi
 
 if [[ ${SKIP_BENCH:-0} != 1 && ,$ZK_IMPLS, == *,zooreg,* && ,$ZK_IMPLS, == *,zookeeper,* ]]; then

@@ -62,6 +62,23 @@ public enum EnsembleBootstrap {
     static func decide(
         client: EtcdClient, layout: LogLayout, replicaId: UInt8, directory: String, logger: Logger, waitForEtcd: Duration
     ) async throws -> Outcome {
+        // A peer may be restarting too (its membership key comes back within seconds): when a snapshot is needed
+        // and none can be had, look again for a while before giving up.
+        let deadline = ContinuousClock.now + waitForEtcd
+        while true {
+            do {
+                return try await decideOnce(client: client, layout: layout, replicaId: replicaId, directory: directory, logger: logger, waitForEtcd: waitForEtcd)
+            } catch let error as SnapshotTransferError {
+                guard case .noSnapshotAvailable = error, ContinuousClock.now < deadline else { throw error }
+                logger.warning("No peer snapshot to bootstrap from yet; looking again", metadata: ["reason": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    static func decideOnce(
+        client: EtcdClient, layout: LogLayout, replicaId: UInt8, directory: String, logger: Logger, waitForEtcd: Duration
+    ) async throws -> Outcome {
         let store = SnapshotStore(directory: directory, logger: logger)
         let local = try store.snapshots().last.map { ZxidLayout.revision(ofZxid: $0.zxid) }
         // etcd may still be starting (or electing): retry the first reads for a while.
@@ -95,6 +112,10 @@ public enum EnsembleBootstrap {
             peers.append((replica, info))
         }
         peers.sort { $0.info.snapshotRevision > $1.info.snapshotRevision }
+        logger.debug("Ensemble members", metadata: [
+            "members": "\(members.kvs.map { "\($0.keyString)=\(String(decoding: $0.value, as: UTF8.self))" })",
+            "compacted": "\(compacted)", "local": "\(localRevision)",
+        ])
         var failures: [String] = []
         for peer in peers {
             let (host, port) = peer.info.hostPort!
@@ -135,7 +156,9 @@ public enum EnsembleBootstrap {
             "the ensemble's log is compacted up to revision \(compacted), and this replica's state "
                 + (local.map { "ends at revision \($0)" } ?? "is empty")
                 + ", so it needs a snapshot from a live replica, but "
-                + (peers.isEmpty ? "no live replica serves one at or after that revision" : "none could be fetched (\(failures.joined(separator: "; ")))")
+                + (peers.isEmpty
+                    ? "no live replica serves one at or after that revision (members: \(members.kvs.map { "\($0.keyString)=\(String(decoding: $0.value, as: UTF8.self))" }.joined(separator: ", ")))"
+                    : "none could be fetched (\(failures.joined(separator: "; ")))")
                 + ". Start a replica that still has its dataDir first, or copy a snapshot.* file from a replica's dataDir into this one's.")
     }
 }

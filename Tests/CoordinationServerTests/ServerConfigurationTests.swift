@@ -123,7 +123,7 @@ import Testing
             autopurge.snapRetainCount=5
             autopurge.purgeInterval=24
             4lw.commands.whitelist=ruok, srvr ,mntr,,conf
-            jute.maxbuffer=0x200000
+            jute.maxbuffer=0x150000
             globalOutstandingLimit=500
             snapCount=5000
             preAllocSize=1024
@@ -153,6 +153,9 @@ import Testing
             ensemble.cluster=prod-1
             ensemble.replicaId=3
             ensemble.unavailableCloseMs=1500
+            ensemble.snapshotPort=2890
+            ensemble.advertiseHost=zk3.example
+            ensemble.compactionIntervalMs=5000
             """
         let c = try parse(text)
         #expect(c.tickTime == 2000)
@@ -168,7 +171,7 @@ import Testing
         #expect(c.autopurgeSnapRetainCount == 5)
         #expect(c.autopurgePurgeIntervalHours == 24)
         #expect(c.fourLetterWordWhitelist == [.ruok, .srvr, .mntr, .conf])
-        #expect(c.juteMaxBuffer == 0x200000)
+        #expect(c.juteMaxBuffer == 0x150000)
         #expect(c.globalOutstandingLimit == 500)
         #expect(c.snapCount == 5000)
         #expect(c.preAllocSizeKB == 1024)
@@ -193,6 +196,9 @@ import Testing
         #expect(c.ensembleCluster == "prod-1")
         #expect(c.ensembleReplicaId == 3)
         #expect(c.ensembleUnavailableCloseMs == 1500)
+        #expect(c.ensembleSnapshotPort == 2890)
+        #expect(c.ensembleAdvertiseHost == "zk3.example")
+        #expect(c.ensembleCompactionIntervalMs == 5000)
         #expect(c.isEnsembleReplica)
         #expect(c.warnings.isEmpty)
         // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort.
@@ -204,7 +210,10 @@ import Testing
         for bad in [
             "ensemble.etcd=etcd1", "ensemble.etcd=http://h:99999", "ensemble.etcd=http://h:1,,http://g:2",
             "ensemble.cluster=a/b", "ensemble.cluster=", "ensemble.replicaId=0", "ensemble.replicaId=128",
-            "ensemble.unavailableCloseMs=5",
+            "ensemble.unavailableCloseMs=5", "ensemble.snapshotPort=70000", "ensemble.advertiseHost=a b",
+            "ensemble.compactionIntervalMs=1",
+            // One request must fit one etcd append.
+            "ensemble.etcd=http://127.0.0.1:2379\nensemble.replicaId=1\njute.maxbuffer=2000000",
             // A replica needs both the endpoints and its id.
             "ensemble.etcd=http://127.0.0.1:2379", "ensemble.replicaId=2",
         ] {

@@ -47,6 +47,10 @@ def curator_json(name: str, node_id: str, port: int) -> bytes:
 
 def children(zk, path: str) -> list:
     """The children of a node, [] when it is gone (empty service containers are reaped by the server)."""
+    if len(set(zk.hosts)) > 1:
+        # an ensemble: the zooreg processes may write through another replica than zk's; ZooKeeper makes another
+        # client's acknowledged write visible on this replica only after a sync
+        zk.sync(path)
     try:
         return zk.get_children(path)
     except NoNodeError:

@@ -5,13 +5,14 @@ real `zooreg` binary and against Apache ZooKeeper 3.8, which is how the client a
 for users who point them at a ZooKeeper ensemble. Two client tests stop and start the server from inside Swift;
 they are left out here (not run, not skipped): test_durability and test_sessions restart both servers.
 Against an ensemble (zooreg-ensemble, zookeeper-ensemble) the suites run on the shared ensemble through its
-3-host connect string.
+3-host connect string, less three tests whose assumptions an ensemble does not meet (NOT_FOR_ENSEMBLES).
 """
 
 import os
 import re
 import shutil
 import subprocess
+import warnings
 
 import pytest
 
@@ -22,6 +23,18 @@ SUITES = "ZooKeeperClientTests.EndToEndTests|ServiceRegistryTests.EndToEndTests"
 NEEDS_RESTART = "concurrentWritersAreAllDurable|sessionSurvivesAServerRestart"
 # 13 client tests less the two above, and 8 registry tests (the lost-reply test runs through a real proxy).
 EXPECTED_TESTS = 19
+# Left out against an ensemble (reported by the test as a warning):
+# - persistentAndRecursiveWatches: the writer's create("/p") is acknowledged, then the watcher adds a persistent
+#   watch on /p without a sync. The two clients may be on different replicas, and ZooKeeper only orders one
+#   session's view: the watcher's replica may apply the create after the addWatch, and the watch then also
+#   sees NodeCreated. Measured: a read on another replica right after an acknowledged create misses it in
+#   0-1% of tries on zookeeper-ensemble, 15-20% on zooreg-ensemble (the test failed there 1 run in 2).
+# - resolverSeesChangesWithinFiftyMilliseconds: a latency bound (median < 50 ms) for one server; through
+#   zooreg-ensemble's etcd log the median was 67 ms in one run.
+# - createReplyLostToACutConnectionIsAdoptedNotDuplicated: its proxy leads to the last host, its checking client
+#   may be on another replica and reads the node's version without a sync (it read version 0, not 1, once).
+NOT_FOR_ENSEMBLES = ("persistentAndRecursiveWatches|resolverSeesChangesWithinFiftyMilliseconds"
+                     "|createReplyLostToACutConnectionIsAdoptedNotDuplicated")
 
 
 def received(server) -> int:
@@ -37,19 +50,24 @@ def target(impl, request):
     return request.getfixturevalue("server" if impl in ENSEMBLE_IMPLS else "fresh_server")
 
 
-def test_swift_end_to_end_suites(target):
+def test_swift_end_to_end_suites(target, impl):
     swift = shutil.which("swift")
     assert swift, "swift is not on PATH"
+    skip, expected = NEEDS_RESTART, EXPECTED_TESTS
+    if impl in ENSEMBLE_IMPLS:
+        skip, expected = f"{NEEDS_RESTART}|{NOT_FOR_ENSEMBLES}", EXPECTED_TESTS - 3
+        warnings.warn(f"{impl}: Swift tests not run against an ensemble (see NOT_FOR_ENSEMBLES): "
+                      + ", ".join(NOT_FOR_ENSEMBLES.split("|")))
     before = received(target)
     env = dict(os.environ, ZK_TEST_CONNECT=target.hosts)
     proc = subprocess.run(
-        [swift, "test", "--skip-build", "--filter", SUITES, "--skip", NEEDS_RESTART],
+        [swift, "test", "--skip-build", "--filter", SUITES, "--skip", skip],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     summary = re.search(r"Test run with (\d+) tests? in (\d+) suites? passed", out)
     assert summary, out[-6000:]
-    assert int(summary.group(1)) == EXPECTED_TESTS, out[-6000:]
+    assert int(summary.group(1)) == expected, out[-6000:]
     skipped = [line for line in out.splitlines() if re.search(r"\bTest \w+\(\) skipped", line)]
     assert not skipped, "\n".join(skipped)
     # They ran against this server, not an in-process one: the 1,000-instance test alone sends thousands.

@@ -222,6 +222,15 @@ enum ConfigurationKeys {
                 ["ensemble.etcd", "ensemble.replicaId"]
             )
         }
+        if !configuration.ensembleEtcd.isEmpty && configuration.juteMaxBuffer > 1_400_000 {
+            // One request must fit one etcd append (etcd refuses requests over 1.5 MiB by default).
+            return (
+                .inconsistent(
+                    "jute.maxbuffer is \(configuration.juteMaxBuffer) bytes, but an ensemble replica appends each request to etcd, "
+                        + "which refuses requests over 1.5 MiB: keep jute.maxbuffer at or below 1400000"),
+                ["jute.maxbuffer", "ensemble.etcd"]
+            )
+        }
         if configuration.ensembleEtcd.isEmpty && configuration.ensembleReplicaId != nil {
             return (.inconsistent("ensemble.replicaId is set without ensemble.etcd (the etcd endpoints of the log)"), ["ensemble.etcd", "ensemble.replicaId"])
         }
