@@ -9,7 +9,8 @@
 #                               "zooreg-ensemble,zookeeper-ensemble" (3 etcd + 3 zooreg replicas; a 3-node Apache
 #                               ZooKeeper; Tests/Ensemble/cluster.py): clients get the 3-host connect string,
 #                               raw sockets and 4lw go to replica 1; standalone_only tests are skipped with their
-#                               reason. ENSEMBLE_INTEROP_PYTEST_ARGS selects a subset (default: all; about N min)
+#                               reason. The two implementations run at once, one pytest each (logs in
+#                               .build/interop-<impl>.log); about 4 minutes
 #   5. pytest Tests/LAN         the LAN suite: zooreg publishing and browsing DNS-SD services through real
 #                               avahi-daemons, one per simulated host (network namespaces, Scripts/mdns-lab.sh;
 #                               root). The lab is taken down afterwards, even on failure
@@ -25,7 +26,7 @@
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
 #   SKIP_ENSEMBLE_INTEROP=1          skip step 4b
-#   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  pytest arguments of step 4b (default below)
+#   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  extra pytest arguments of step 4b, e.g. "-k watches -x"
 #   SKIP_LAN=1             skip step 5
 #   LAN_PYTEST_ARGS="..."  extra pytest arguments for the LAN suite
 #   SKIP_ENSEMBLE=1        skip step 6 (ENSEMBLE_IMPLS, ENSEMBLE_PYTEST_ARGS, ENSEMBLE_LONG: see Tests/Ensemble/README.md)
@@ -99,15 +100,28 @@ fi
 step "interop suite (pytest + zkCli) against: $ZK_IMPLS" run_pytest
 
 run_ensemble_pytest() {
-    # shellcheck disable=SC2086
-    ZK_IMPLS=zooreg-ensemble,zookeeper-ensemble "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Interop" \
-        -q -p no:cacheprovider --junitxml="$REPO_ROOT/.build/interop-ensemble-junit.xml" \
-        ${ENSEMBLE_INTEROP_PYTEST_ARGS-}
-    local rc=$?
-    if ((rc == 5)); then
-        echo "pytest collected no tests: that is a failure" >&2
-        return 1
-    fi
+    # One pytest per ensemble implementation, both at once (the tests mostly wait on the network, so the two
+    # runs overlap well on 2 cores); each writes its own log, shown when both are done.
+    local impl pids=() rc=0 code
+    for impl in zooreg-ensemble zookeeper-ensemble; do
+        # shellcheck disable=SC2086
+        ZK_IMPLS=$impl "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Interop" -q -p no:cacheprovider \
+            --junitxml="$REPO_ROOT/.build/interop-$impl-junit.xml" ${ENSEMBLE_INTEROP_PYTEST_ARGS:-} \
+            >"$REPO_ROOT/.build/interop-$impl.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in 0 1; do
+        wait "${pids[$i]}"
+        code=$?
+        impl=$([[ $i == 0 ]] && echo zooreg-ensemble || echo zookeeper-ensemble)
+        echo "--- $impl (exit $code; .build/interop-$impl.log) ---"
+        tail -n 60 "$REPO_ROOT/.build/interop-$impl.log"
+        if ((code == 5)); then
+            echo "pytest collected no tests: that is a failure" >&2
+            code=1
+        fi
+        ((code != 0)) && rc=1
+    done
     return $rc
 }
 

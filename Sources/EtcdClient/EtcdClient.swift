@@ -45,7 +45,9 @@ public final class EtcdClient: Sendable {
         self.logger = logger
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
-        config.connection.keepalive = .init(time: .seconds(2), timeout: .seconds(1), allowWithoutCalls: true)
+        // etcd's server closes connections that ping more often than --grpc-keepalive-min-time (5 s by default)
+        // with GOAWAY "too_many_pings"; a silent member is noticed sooner through call timeouts anyway.
+        config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(3), allowWithoutCalls: true)
         self.members = try parsed.map { endpoint in
             let target: any ResolvableTarget =
                 endpoint.host.split(separator: ".").count == 4 && endpoint.host.allSatisfy({ $0.isNumber || $0 == "." })

@@ -190,6 +190,9 @@ private func makeResolver(
 ) async throws -> (ZooKeeperClient, Resolver) {
     let zk = try await client.connectedClient(logger: logger)
     do {
+        // Through a replica of an ensemble (or a ZooKeeper follower) a read may lag writes other clients have
+        // seen acknowledged; a sync first makes this command see everything acknowledged before it started.
+        _ = try await zk.sync("/")
         return (zk, try Resolver(client: zk, basePath: registry.basePath, logger: logger))
     } catch {
         await zk.close()

@@ -43,6 +43,15 @@ public struct ServerMetrics: Sendable {
     public let watches: CoreMetrics.Gauge
     /// Ephemeral nodes.
     public let ephemerals: CoreMetrics.Gauge
+    /// An ensemble replica: revisions of the shared log not yet applied (etcd's newest known revision minus the
+    /// applied one).
+    public let logLag: CoreMetrics.Gauge
+    /// An ensemble replica: the etcd revision applied up to.
+    public let logAppliedRevision: CoreMetrics.Gauge
+    /// An ensemble replica: entries waiting to be appended to the log.
+    public let logQueuedEntries: CoreMetrics.Gauge
+    /// An ensemble replica: 1 while the log (etcd) is reachable.
+    public let logAvailable: CoreMetrics.Gauge
 
     /// Histogram buckets suited to a ZooKeeper-like server: from 100 µs (a read in memory) to 10 s.
     public static let durationBuckets: [Duration] = [
@@ -75,6 +84,10 @@ public struct ServerMetrics: Sendable {
         znodes = CoreMetrics.Gauge(label: "znode_count", factory: factory)
         watches = CoreMetrics.Gauge(label: "watch_count", factory: factory)
         ephemerals = CoreMetrics.Gauge(label: "ephemerals_count", factory: factory)
+        logLag = CoreMetrics.Gauge(label: "zooreg_log_lag", factory: factory)
+        logAppliedRevision = CoreMetrics.Gauge(label: "zooreg_log_applied_revision", factory: factory)
+        logQueuedEntries = CoreMetrics.Gauge(label: "zooreg_log_queued_entries", factory: factory)
+        logAvailable = CoreMetrics.Gauge(label: "zooreg_log_available", factory: factory)
     }
 
     /// Creates every metric in `registry`, with ``durationBuckets`` for the histograms.

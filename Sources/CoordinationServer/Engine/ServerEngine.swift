@@ -231,5 +231,11 @@ final class ServerEngine {
         metrics.znodes.record(core.state.tree.nodeCount)
         metrics.watches.record(core.watches.count)
         metrics.ephemerals.record(core.state.tree.ephemerals.values.reduce(0) { $0 + $1.count })
+        if let status = sharedLog?.status {
+            metrics.logLag.record(status.lag)
+            metrics.logAppliedRevision.record(status.deliveredRevision)
+            metrics.logQueuedEntries.record(status.queuedEntries)
+            metrics.logAvailable.record(status.available ? 1 : 0)
+        }
     }
 }
