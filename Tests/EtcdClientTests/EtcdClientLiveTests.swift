@@ -112,21 +112,21 @@ struct EtcdClientLiveTests {
     @Test func leasesWithChosenIdsKeepAliveAndExpiry() async throws {
         try await withEtcd { client, _ in
             let id: Int64 = 0x0100_0000_0000_0042
-            let granted = try await client.leaseGrant(id: id, ttlSeconds: 2)
+            let granted = try await client.leaseGrant(id: id, ttlSeconds: 3)
             #expect(granted.id == id)
-            await #expect(throws: EtcdError.leaseExists) { _ = try await client.leaseGrant(id: id, ttlSeconds: 2) }
+            await #expect(throws: EtcdError.leaseExists) { _ = try await client.leaseGrant(id: id, ttlSeconds: 3) }
             let other: Int64 = 0x0100_0000_0000_0043
             _ = try await client.leaseGrant(id: other, ttlSeconds: 2)
             try await client.put(key: bytes("/l/kept"), value: bytes("k"), lease: id)
             try await client.put(key: bytes("/l/dropped"), value: bytes("d"), lease: other)
             let ttl = try await client.leaseTimeToLive(id: id)
-            #expect(ttl.grantedTTL == 2)
+            #expect(ttl.grantedTTL == 3)
             #expect(ttl.keys == [bytes("/l/kept")])
 
             let stream = client.watch(key: bytes("/l/"), rangeEnd: EtcdClient.prefixEnd("/l/"), startRevision: 0)
-            // Keep `id` alive for 4 s (twice its TTL); `other` runs out.
+            // Keep `id` alive for 5 s (longer than its TTL); `other` runs out.
             let start = ContinuousClock.now
-            while ContinuousClock.now - start < .seconds(4) {
+            while ContinuousClock.now - start < .seconds(5) {
                 let ttls = try await client.leaseKeepAlive(ids: [id])
                 #expect((ttls[id] ?? 0) > 0)
                 try await Task.sleep(for: .milliseconds(500))
