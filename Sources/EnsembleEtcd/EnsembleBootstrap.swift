@@ -20,6 +20,9 @@ import ReplicatedLog
 ///   was compacted past its state, it stops with an error that says so (start a replica that still has its data
 ///   dir, or restore a snapshot file of the ensemble into this one's).
 public enum EnsembleBootstrap {
+    /// How much newer (in log positions) a peer's snapshot must be than a usable local one to be fetched instead.
+    static let worthFetchingRevisions: Int64 = 1000
+
     public struct Outcome: Sendable, Equatable, CustomStringConvertible {
         public enum Action: Sendable, Equatable {
             case keptLocalState
@@ -98,9 +101,6 @@ public enum EnsembleBootstrap {
             }
         }
         let localRevision = local ?? 0
-        if let local, local >= compacted {
-            return Outcome(action: .keptLocalState, localRevision: local, compactedRevision: compacted, startRevision: local)
-        }
         // Peers with a snapshot newer than ours and not older than the compaction point, newest first.
         var peers: [(replica: UInt8, info: MemberInfo)] = []
         for kv in members.kvs {
@@ -112,6 +112,13 @@ public enum EnsembleBootstrap {
             peers.append((replica, info))
         }
         peers.sort { $0.info.snapshotRevision > $1.info.snapshotRevision }
+        if let local, local >= compacted {
+            // The log has everything after our snapshot. A much newer peer snapshot still saves replaying a long
+            // stretch of the log (a restart after a long stop); a slightly newer one is not worth the copy.
+            guard let newest = peers.first?.info.snapshotRevision, newest >= local + Self.worthFetchingRevisions else {
+                return Outcome(action: .keptLocalState, localRevision: local, compactedRevision: compacted, startRevision: local)
+            }
+        }
         logger.debug("Ensemble members", metadata: [
             "members": "\(members.kvs.map { "\($0.keyString)=\(String(decoding: $0.value, as: UTF8.self))" })",
             "compacted": "\(compacted)", "local": "\(localRevision)",
@@ -145,6 +152,9 @@ public enum EnsembleBootstrap {
                 failures.append("replica \(peer.replica) at \(peer.info.address): \(error)")
                 logger.warning("Could not fetch a peer's snapshot", metadata: ["peer": "\(peer.replica)", "error": "\(error)"])
             }
+        }
+        if let local, local >= compacted {
+            return Outcome(action: .keptLocalState, localRevision: local, compactedRevision: compacted, startRevision: local)
         }
         if compacted == 0 {
             if local == nil {

@@ -204,6 +204,26 @@ struct ReplicaCluster {
         #expect(cluster.replicas[1].outputs[b]?.events.map(\.path) == ["/v"], "the watch fired")
     }
 
+    /// A handshake that reattaches a session counts as contact when it takes effect (the session is unknown to
+    /// the connection before), so the session's lease is renewed even if the client then stays silent.
+    @Test func aReattachCountsAsContactForTheLease() throws {
+        var cluster = ReplicaCluster(seed: 5)
+        let a = cluster.replicas[0].open()
+        cluster.replicas[0].handshake(a, timeout: 4000)
+        cluster.settle()
+        let session = try #require(cluster.replicas[0].outputs[a]?.session)
+        let b = cluster.replicas[1].open()
+        cluster.replicas[1].handshake(b, timeout: 4000, sessionId: session.sessionId, password: session.passwd)
+        cluster.replicas[1].readComplete()
+        // The lease task's previous look was after the handshake arrived but before it was applied.
+        cluster.replicas[1].now.monotonicNanos += 300_000_000
+        let cutoff = cluster.replicas[1].now.monotonicNanos
+        cluster.replicas[1].now.monotonicNanos += 1_000_000
+        cluster.settle()
+        #expect(cluster.replicas[1].outputs[b]?.session?.sessionId == session.sessionId)
+        #expect(cluster.replicas[1].machine.sessionsHeardFrom(sinceNanos: cutoff) == [session.sessionId])
+    }
+
     /// Reads are served from the local tree at once, unless the connection has entries of its own in the log not
     /// yet applied: then they wait behind them (a session reads its own writes, and replies stay in order).
     @Test func readsAreLocalAndWaitOnlyForTheirOwnConnection() {

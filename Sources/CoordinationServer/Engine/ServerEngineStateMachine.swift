@@ -456,6 +456,10 @@ struct ServerEngineStateMachine {
             var op: OpCode? = nil
             switch entry.kind {
             case .connect(let request, let password, let sid, let address):
+                // The handshake is contact: counted when it takes effect, since the session it names (a new one, or
+                // one reattaching from another replica) is unknown to this connection until now. Otherwise a
+                // client that reattaches and stays silent would not renew its session's lease.
+                local?.lastReceivedNanos = now.monotonicNanos
                 if !core.knows(id) { core.connectionOpened(id, remoteAddress: address) }
                 core.connect(id, request: request, password: password, newSessionId: sid, now: time.core, into: &coreActions)
                 op = .createSession
