@@ -106,7 +106,7 @@ class BenchZooregEnsemble(cluster.ZooregEnsemble):
         return super().etcd_urls(i)
 
     def _make_process(self, r: cluster.Replica) -> ManagedProcess:
-        argv = [str(self.binary), "serve", "--config", str(r.cfg_path), "--no-mdns", "--log-level", "warning"]
+        argv = [str(self.binary), "serve", "--config", str(r.cfg_path), "--no-mdns", "--log-level", os.environ.get("ENSEMBLE_BENCH_LOG_LEVEL", "warning")]
         return ManagedProcess(f"zooreg {r.id}", lambda: argv, r.workdir / "server.log", r.workdir)
 
 

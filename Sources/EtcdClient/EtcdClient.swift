@@ -47,7 +47,7 @@ public final class EtcdClient: Sendable {
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
         // etcd's server closes connections that ping more often than --grpc-keepalive-min-time (5 s by default)
         // with GOAWAY "too_many_pings"; a silent member is noticed sooner through call timeouts anyway.
-        config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(3), allowWithoutCalls: true)
+        config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: true)
         self.members = try parsed.map { endpoint in
             let target: any ResolvableTarget =
                 endpoint.host.split(separator: ".").count == 4 && endpoint.host.allSatisfy({ $0.isNumber || $0 == "." })
@@ -101,7 +101,7 @@ public final class EtcdClient: Sendable {
         var o = CallOptions.defaults
         o.timeout = callTimeout
         o.maxResponseMessageBytes = 256 << 20
-        o.maxRequestMessageBytes = 8 << 20
+        o.maxRequestMessageBytes = 64 << 20  // also the limit of what a call receives (grpc-swift's transport)
         return o
     }
 
@@ -207,13 +207,18 @@ public final class EtcdClient: Sendable {
         if let rangeEnd { create.rangeEnd = Data(rangeEnd) }
         create.startRevision = startRevision
         create.progressNotify = progressNotify
+        create.fragment = true
         var watchRequest = Etcdserverpb_WatchRequest()
         watchRequest.createRequest = create
         let request = watchRequest
         let index = preferred.withLockedValue { $0 }
         let grpc = members[index].grpc
+        // grpc-swift's HTTP/2 transport limits the messages a stream receives by maxRequestMessageBytes (4 MiB by
+        // default), and a catching-up watch gets up to 1,000 revisions per response: allow large responses, and
+        // ask etcd to split them (`fragment`), reassembled below.
         var options = CallOptions.defaults
         options.maxResponseMessageBytes = 256 << 20
+        options.maxRequestMessageBytes = 256 << 20
         let task = Task {
             do {
                 try await Etcdserverpb_Watch.Client(wrapping: grpc).watch(
@@ -224,13 +229,23 @@ public final class EtcdClient: Sendable {
                         while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
                     },
                     onResponse: { response in
+                        var fragments: [Mvccpb_Event] = []
                         for try await message in response.messages {
                             if message.canceled {
                                 if message.compactRevision > 0 { throw EtcdError.compacted(compactRevision: message.compactRevision) }
                                 throw EtcdError.watchCanceled(message.cancelReason)
                             }
                             if message.created && message.events.isEmpty { continue }
-                            continuation.yield(EtcdWatchResponse(message))
+                            if message.fragment {
+                                fragments.append(contentsOf: message.events)
+                                continue
+                            }
+                            var whole = message
+                            if !fragments.isEmpty {
+                                whole.events = fragments + message.events
+                                fragments.removeAll()
+                            }
+                            continuation.yield(EtcdWatchResponse(whole))
                         }
                         throw EtcdError.unavailable("the watch stream ended")
                     })
@@ -280,7 +295,12 @@ public final class EtcdClient: Sendable {
         var options = self.options
         options.timeout = callTimeout
         return try await call { grpc in
-            try await Etcdserverpb_Lease.Client(wrapping: grpc).leaseKeepAlive(
+            // The request side closes (END_STREAM) only once every answer is in, and the response side then reads
+            // to the stream's end: the call ends gracefully, never with a reset (etcd's gRPC server drops a
+            // connection that resets streams often).
+            let (answered, signal) = AsyncStream<Void>.makeStream()
+            let wanted = Set(ids).count
+            return try await Etcdserverpb_Lease.Client(wrapping: grpc).leaseKeepAlive(
                 options: options,
                 requestProducer: { writer in
                     for id in ids {
@@ -288,16 +308,15 @@ public final class EtcdClient: Sendable {
                         request.id = id
                         try await writer.write(request)
                     }
-                    // Closing the request side now could end the call before every answer arrives; the
-                    // response handler returns once it has them all.
-                    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                    for await _ in answered { break }
                 },
                 onResponse: { response in
                     var ttls: [Int64: Int64] = [:]
                     for try await message in response.messages {
                         ttls[message.id] = message.ttl
-                        if ttls.count == Set(ids).count { break }
+                        if ttls.count == wanted { signal.finish() }
                     }
+                    signal.finish()
                     return ttls
                 })
         }
