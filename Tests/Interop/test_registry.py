@@ -53,6 +53,13 @@ def synced_exists(zk, path: str):
     return zk.exists(path)
 
 
+def synced_get(zk, path: str):
+    """get() after a sync on an ensemble (see synced_exists)."""
+    if len(set(zk.hosts)) > 1:
+        zk.sync("/")
+    return zk.get(path)
+
+
 def children(zk, path: str) -> list:
     """The children of a node, [] when it is gone (empty service containers are reaped by the server)."""
     if len(set(zk.hosts)) > 1:
@@ -87,7 +94,7 @@ def test_register_resolve_and_graceful_stop(zooreg, zk, server):
     assert instance["payload"] == {"@class": "java.util.LinkedHashMap", "zone": "eu-1"}
     assert instance["serviceType"] == "DYNAMIC"
     # The znode holds Curator's JSON, field order included, at {base}/{name}/{id}, ephemeral, container parents.
-    data, stat = zk.get(f"{zooreg.base_path}/api/api-1")
+    data, stat = synced_get(zk, f"{zooreg.base_path}/api/api-1")
     assert list(json.loads(data).keys()) == ["name", "id", "address", "port", "sslPort", "payload",
                                              "registrationTimeUTC", "serviceType", "uriSpec"]
     assert stat.ephemeralOwner != 0
@@ -196,12 +203,12 @@ def test_failing_health_check_takes_the_instance_out_and_brings_it_back(zooreg, 
         assert code == 3  # no healthy instance
         code, doc = zooreg.resolve("web", "--all")
         assert code == 0 and doc["instances"][0]["enabled"] is False
-        data, _ = zk.get(f"{zooreg.base_path}/web/web-1")
+        data, _ = synced_get(zk, f"{zooreg.base_path}/web/web-1")
         assert data.endswith(b',"uriSpec":null,"enabled":false}')
 
         endpoint.healthy = True
         watch.wait_line(lambda t: watch_count(t) == 1, start=i + 1, timeout=10)
-        data, _ = zk.get(f"{zooreg.base_path}/web/web-1")
+        data, _ = synced_get(zk, f"{zooreg.base_path}/web/web-1")
         assert b"enabled" not in data  # healthy instances are exactly Curator's default format
         assert any(t.startswith("health web-1 critical") for t in reg.texts())
     finally:
@@ -350,7 +357,7 @@ def test_curator_and_zooreg_see_each_other(zooreg, zk, server, curator_classpath
     serialized, enabled = curator_query("mixed")
     by_id = {json.loads(s)["id"]: s for s in serialized}
     assert sorted(by_id) == ["java-1", "swift-1", "swift-sick"]
-    stored, _ = zk.get(f"{base}/mixed/swift-1")
+    stored, _ = synced_get(zk, f"{base}/mixed/swift-1")
     assert by_id["swift-1"].encode() == stored
     # Our unhealthy instance reads as disabled in Curator 5 (which does not filter on it by default).
     assert enabled == {"java-1": True, "swift-1": True, "swift-sick": False}

@@ -96,6 +96,8 @@ import ZooKeeperClient
             let new = try await registrar.register(ServiceInstance(name: "api", id: "web-1", port: 2))
             #expect(new.path == old.path)
             let raw = try await env.client(label: "raw")
+            // Another session: through an ensemble it may be on another server, which may not have the write yet.
+            _ = try await raw.sync("/")
             let instance = try ServiceInstance(json: try await raw.getData(new.path!).data)
             #expect(instance.port == 2)
             #expect(try await raw.exists(new.path!)?.ephemeralOwner == registrar.client.sessionID)

@@ -447,6 +447,7 @@ struct EndToEndTests {
         try await zk.reconnectWithNewSession(timeout: .seconds(5))
         #expect(zk.sessionID != nil && zk.sessionID != oldSession)
         try await zk.create("/eph", mode: .ephemeral)
+        _ = try await observer.sync("/")  // another session, maybe on another server of an ensemble
         #expect(try await observer.exists("/eph")?.ephemeralOwner == zk.sessionID)
         try await states.waitFor(count: 3)
         #expect(states.items == [.suspended, .expired, .connected])
