@@ -29,6 +29,7 @@ import ZooKeeperClient
 
             // The stored bytes are exactly the Curator JSON of the instance.
             let raw = try await env.client(label: "raw")
+            _ = try await raw.sync("/")  // another session, maybe on another server of an ensemble
             let data = try await raw.getData(fixed.path!).data
             #expect(data == fixed.instance.encoded())
             #expect(try await raw.exists(fixed.path!)?.ephemeralOwner != 0)
@@ -74,6 +75,7 @@ import ZooKeeperClient
             let registration = try await registrar.register(ServiceInstance(name: "api", port: 1))
             #expect(proxy.createRepliesLost == 1)
             #expect(client.sessionID == session)
+            _ = try await raw.sync("/")
             let children = try await raw.getChildren("\(env.basePath)/api")
             #expect(children.count == 1)
             #expect(registration.path == "\(env.basePath)/api/\(children.first ?? "-")")
@@ -82,6 +84,7 @@ import ZooKeeperClient
             // Adopted, not created again: the registrar rewrites an adopted node's data once (version 1).
             #expect(stat?.version == 1)
             await registrar.shutdown()
+            _ = try await raw.sync("/")
             #expect(try await raw.getChildren("\(env.basePath)/api").isEmpty)
             try await proxy.stop()
         }

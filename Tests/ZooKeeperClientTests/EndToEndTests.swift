@@ -235,6 +235,7 @@ struct EndToEndTests {
             #expect(acl.count == 1 && acl[0].id.scheme == "digest" && acl[0].id.id.hasPrefix("alice:"))
 
             let other = try await env.connectedClient(label: "other")
+            _ = try await other.sync("/")  // another session, maybe on another server of an ensemble
             await expectError(.noAuth) { try await other.getData("/secret") }
             let states = Recorder(other.states)
             await expectError(.authFailed) { try await other.addAuth(scheme: "nosuchscheme", auth: "x") }
@@ -430,6 +431,7 @@ struct EndToEndTests {
         try await zk.create("/eph", mode: .ephemeral)
         let (_, _, watch) = try await zk.getDataAndWatch("/eph")
         let stream = Recorder(try await zk.addWatch("/", mode: .persistentRecursive))
+        _ = try await observer.sync("/")
         let (_, gone) = try await observer.existsAndWatch("/eph")
 
         proxy.block()
@@ -464,11 +466,13 @@ struct EndToEndTests {
             try await zk.create("/eph", mode: .ephemeral)
             try await zk.create("/stay")
             let (_, _, pending) = try await zk.getDataAndWatch("/stay")
+            _ = try await observer.sync("/")
             #expect(try await observer.exists("/eph") != nil)
 
             await group.triggerGracefulShutdown()
             try await withTimeout(5, "run() to return") { try await task.value }
             // closeSession was answered before run() returned: the ephemeral node is gone already.
+            _ = try await observer.sync("/")
             #expect(try await observer.exists("/eph") == nil)
             try await states.waitUntilFinished()
             #expect(states.items == [.connected, .closed])
