@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import EtcdClient
 import Logging
 import NIOCore
@@ -127,23 +124,13 @@ public enum EnsembleBootstrap {
         for peer in peers {
             let (host, port) = peer.info.hostPort!
             do {
-                let (zxid, bytes) = try await SnapshotFetcher.fetch(host: host, port: port)
-                let name = "snapshot.\(String(zxid, radix: 16))"
-                let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-                try FileBytes.writeAtomically(bytes, to: path, directory: directory)
-                // Check it the way recovery will read it; a damaged copy is removed.
-                if let info = try store.snapshots().first(where: { $0.zxid == zxid }) {
-                    do {
-                        _ = try store.load(info)
-                    } catch {
-                        _ = unlink(path)
-                        throw error
-                    }
-                }
+                let (zxid, body) = try await SnapshotFetcher.fetch(host: host, port: port)
+                // Written as recovery reads it: header and checksum, a temporary file fsynced and renamed.
+                _ = try store.write(zxid: zxid, body: body)
                 let revision = ZxidLayout.revision(ofZxid: zxid)
                 logger.notice("Bootstrapped from a peer's snapshot", metadata: [
                     "peer": "\(peer.replica)", "address": "\(peer.info.address)", "revision": "\(revision)",
-                    "bytes": "\(bytes.readableBytes)", "local.revision": "\(localRevision)", "compacted": "\(compacted)",
+                    "bytes": "\(body.readableBytes)", "local.revision": "\(localRevision)", "compacted": "\(compacted)",
                 ])
                 return Outcome(
                     action: .installedPeerSnapshot(replica: peer.replica, address: peer.info.address),

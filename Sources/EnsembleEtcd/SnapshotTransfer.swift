@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,9 +6,9 @@ import Persistence
 import ServiceLifecycle
 
 /// Serves this replica's newest valid snapshot to peers that bootstrap from it: `GET /snapshot` answers with the
-/// snapshot file's bytes as they are on disk (header, body and checksums; the receiver checks them), and the
-/// zxid in `X-Zooreg-Zxid`. 404 when there is none. The address it listens on is published with the replica's
-/// membership key in etcd.
+/// snapshot's verified body, its zxid in `X-Zooreg-Zxid` and the body's CRC-32C in `X-Zooreg-Body-CRC32C` (the
+/// receiver checks it, then stores the body through `SnapshotStore`). 404 when there is none. The address it
+/// listens on is published with the replica's membership key in etcd.
 public struct SnapshotHTTPServer: Service {
     public let host: String
     public let port: Int
@@ -84,14 +81,14 @@ public struct SnapshotHTTPServer: Service {
         }
         let store = SnapshotStore(directory: directory, logger: logger)
         do {
-            // Newest first; a damaged file is passed over (the receiver would refuse it anyway).
+            // Newest first; a damaged file is passed over. `load` reads and verifies the file once.
             for snapshot in try store.snapshots().reversed() {
-                guard (try? store.load(snapshot)) != nil else { continue }
-                let bytes = try FileBytes.read(snapshot.path)
+                guard let body = try? store.load(snapshot) else { continue }
                 var h = HTTPHeaders()
                 h.add(name: "Content-Type", value: "application/octet-stream")
                 h.add(name: "X-Zooreg-Zxid", value: String(snapshot.zxid, radix: 16))
-                return (.ok, h, bytes)
+                h.add(name: "X-Zooreg-Body-CRC32C", value: String(Self.crc(body), radix: 16))
+                return (.ok, h, body)
             }
             return (.notFound, headers, ByteBuffer(string: "This replica has no snapshot yet\n"))
         } catch {
@@ -99,60 +96,9 @@ public struct SnapshotHTTPServer: Service {
             return (.internalServerError, headers, ByteBuffer(string: "\(error)\n"))
         }
     }
-}
 
-enum FileBytes {
-    static func read(_ path: String) throws -> ByteBuffer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SnapshotTransferError.io("open \(path): errno \(errno)") }
-        defer { close(fd) }
-        var buffer = ByteBuffer()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SnapshotTransferError.io("read \(path): errno \(errno)")
-            }
-            if n == 0 { break }
-            buffer.writeBytes(chunk[0..<n])
-        }
-        return buffer
-    }
-
-    /// Writes `bytes` to `path` through a temporary file, fsynced and renamed, then fsyncs the directory.
-    static func writeAtomically(_ bytes: ByteBuffer, to path: String, directory: String) throws {
-        let tmp = path + ".tmp-bootstrap"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SnapshotTransferError.io("create \(tmp): errno \(errno)") }
-        var ok = false
-        defer {
-            if !ok { unlink(tmp) }
-        }
-        try bytes.withUnsafeReadableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    close(fd)
-                    throw SnapshotTransferError.io("write \(tmp): errno \(errno)")
-                }
-                offset += n
-            }
-        }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw SnapshotTransferError.io("fsync \(tmp): errno \(errno)")
-        }
-        close(fd)
-        guard rename(tmp, path) == 0 else { throw SnapshotTransferError.io("rename \(tmp): errno \(errno)") }
-        ok = true
-        let dfd = open(directory, O_RDONLY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
-        }
+    static func crc(_ body: ByteBuffer) -> UInt32 {
+        body.withUnsafeReadableBytes { CRC32C.checksum($0) }
     }
 }
 
@@ -174,7 +120,7 @@ public enum SnapshotTransferError: Error, CustomStringConvertible {
 enum SnapshotFetcher {
     typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
-    static func fetch(host: String, port: Int, maxBytes: Int = 1 << 34) async throws -> (zxid: Int64, bytes: ByteBuffer) {
+    static func fetch(host: String, port: Int, maxBytes: Int = 1 << 34) async throws -> (zxid: Int64, body: ByteBuffer) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(3))
             .connect(host: host, port: port) { channel in
@@ -192,12 +138,14 @@ enum SnapshotFetcher {
             ])
             var status: HTTPResponseStatus = .ok
             var zxid: Int64?
+            var crc: UInt32?
             var body = ByteBuffer()
             for try await part in inbound {
                 switch part {
                 case .head(let head):
                     status = head.status
                     zxid = head.headers.first(name: "X-Zooreg-Zxid").flatMap { Int64($0, radix: 16) }
+                    crc = head.headers.first(name: "X-Zooreg-Body-CRC32C").flatMap { UInt32($0, radix: 16) }
                 case .body(var chunk):
                     guard body.readableBytes + chunk.readableBytes <= maxBytes else { throw SnapshotTransferError.http("snapshot too large") }
                     body.writeBuffer(&chunk)
@@ -205,7 +153,10 @@ enum SnapshotFetcher {
                     guard status == .ok else {
                         throw SnapshotTransferError.http("\(host):\(port) answered \(status.code): \(String(buffer: body).prefix(200))")
                     }
-                    guard let zxid else { throw SnapshotTransferError.http("\(host):\(port) sent no X-Zooreg-Zxid") }
+                    guard let zxid, let crc else { throw SnapshotTransferError.http("\(host):\(port) sent no X-Zooreg-Zxid or X-Zooreg-Body-CRC32C") }
+                    guard SnapshotHTTPServer.crc(body) == crc else {
+                        throw SnapshotTransferError.http("\(host):\(port): the snapshot's body does not match its CRC-32C")
+                    }
                     return (zxid, body)
                 }
             }
