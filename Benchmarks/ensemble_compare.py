@@ -94,8 +94,9 @@ class BenchZooregEnsemble(cluster.ZooregEnsemble):
     """The suite's zooreg ensemble; with direct_etcd (the default here) the replicas reach etcd without the
     fault-injection proxies, and they log at warning level as in compare.py."""
 
-    def __init__(self, workdir: Path, binary: Path, direct_etcd: bool = True) -> None:
-        super().__init__(workdir, binary=binary)
+    def __init__(self, workdir: Path, binary: Path, direct_etcd: bool = True,
+                 settings: Optional[Dict[str, object]] = None) -> None:
+        super().__init__(workdir, binary=binary, extra_settings=settings)
         self.direct_etcd = direct_etcd
         if direct_etcd:
             self.proxies = {}  # start(), stop() and ensure_healthy() iterate over it: nothing to start
@@ -620,6 +621,8 @@ def main() -> int:
     parser.add_argument("--markdown", help="also write the table as Markdown here")
     parser.add_argument("--via-proxies", action="store_true",
                         help="zooreg replicas reach etcd through the suite's TCP proxies (as in the tests)")
+    parser.add_argument("--zooreg-setting", action="append", default=[], metavar="KEY=VALUE",
+                        help="a zoo.cfg line for every zooreg replica (repeatable), e.g. ensemble.compactionIntervalMs=600000")
     parser.add_argument("--workdir", help="keep the ensembles' data and logs here (default: a temp dir, removed)")
     args = parser.parse_args()
 
@@ -680,7 +683,8 @@ def main() -> int:
             # An old run's etcd WAL in a kept --workdir would remember other ports: always start empty.
             shutil.rmtree(workroot / impl, ignore_errors=True)
             if impl == ZOOREG:
-                ens = BenchZooregEnsemble(workroot / impl, binary, direct_etcd=not args.via_proxies)
+                ens = BenchZooregEnsemble(workroot / impl, binary, direct_etcd=not args.via_proxies,
+                                          settings=dict(kv.split("=", 1) for kv in args.zooreg_setting))
             else:
                 ens = BenchZooKeeperEnsemble(workroot / impl)
             ensembles[impl] = ens

@@ -23,8 +23,8 @@ import ReplicatedLog
 /// - **Availability**: a linearizable read every 250 ms; when nothing has succeeded for `unavailableCloseMs`,
 ///   the sink hears that the log is unavailable (the server then closes its clients so that they move on).
 /// - **Membership and compaction**: each replica keeps a key under `members/` on a lease, with the revision its
-///   newest snapshot covers; log batches below every live replica's snapshot are deleted and etcd is compacted
-///   to that revision.
+///   newest snapshot covers; the live replica with the lowest id deletes the log batches below every live
+///   replica's snapshot (range deletes, `LogCompaction`) and compacts etcd to that revision.
 public final class EtcdSharedLog: SharedLog, Sendable {
     public struct Settings: Sendable {
         public var replicaId: UInt8
@@ -355,7 +355,10 @@ public final class EtcdSharedLog: SharedLog, Sendable {
                 let positions = members.kvs.compactMap { MemberInfo(decoding: $0.value)?.snapshotRevision }
                 state.withLockedValue { $0.status.liveReplicas = positions.count }
                 let now = Self.monotonicMillis()
-                if now - lastCompaction >= Int64(settings.compactionIntervalMs), let floor = positions.min(), floor > compactedTo {
+                // One replica compacts: the live one with the lowest id (member keys sort by id). While membership
+                // changes two may overlap; deletes and etcd's compaction are idempotent.
+                let compactor = members.kvs.first.map { $0.key == key } ?? false
+                if compactor, now - lastCompaction >= Int64(settings.compactionIntervalMs), let floor = positions.min(), floor > compactedTo {
                     lastCompaction = now
                     try await compact(upTo: floor)
                     compactedTo = floor
@@ -372,16 +375,15 @@ public final class EtcdSharedLog: SharedLog, Sendable {
     }
 
     /// Deletes the log's batches at or below `revision` (every live replica's snapshot covers them) and compacts
-    /// etcd's history there.
+    /// etcd's history there. The deletes are range deletes (`LogCompaction`), one small transaction after another,
+    /// so that appends keep landing in between.
     private func compact(upTo revision: Int64) async throws {
         let prefix = settings.layout.batchPrefix
         let all = try await client.range(key: prefix, rangeEnd: EtcdClient.prefixEnd(prefix), keysOnly: true)
-        let old = all.kvs.filter { $0.modRevision <= revision }.map(\.key)
-        var index = 0
-        while index < old.count {
-            let chunk = old[index..<min(index + 100, old.count)]
-            _ = try await client.txn(compare: [], success: chunk.map { .delete(key: $0, rangeEnd: nil) })
-            index += chunk.count
+        let ranges = LogCompaction.deleteRanges(
+            keys: all.kvs.map { LogCompaction.Key(key: $0.key, modRevision: $0.modRevision) }, upTo: revision)
+        for range in ranges {
+            _ = try await client.txn(compare: [], success: [.delete(key: range.start, rangeEnd: range.end)])
         }
         // Recorded first: a replica that starts older than this must bootstrap from a peer's snapshot.
         _ = try await client.txn(
@@ -389,9 +391,10 @@ public final class EtcdSharedLog: SharedLog, Sendable {
         do {
             try await client.compact(revision: revision)
         } catch EtcdError.compacted {
-            // Another replica compacted there already.
+            // Compacted there already (by the previous compactor).
         }
-        logger.info("Compacted the shared log", metadata: ["revision": "\(revision)", "batches.deleted": "\(old.count)"])
+        let deleted = ranges.reduce(0) { $0 + $1.keys }
+        logger.info("Compacted the shared log", metadata: ["revision": "\(revision)", "batches.deleted": "\(deleted)", "range.deletes": "\(ranges.count)"])
     }
 
     // MARK: Clocks

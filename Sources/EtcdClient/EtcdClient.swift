@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// A client of etcd v3's gRPC API, the part the ensemble needs: key ranges, puts, deletes, transactions,
 /// compaction, watches, leases and member status.
@@ -48,6 +49,14 @@ public final class EtcdClient: Sendable {
         // etcd's server closes connections that ping more often than --grpc-keepalive-min-time (5 s by default)
         // with GOAWAY "too_many_pings"; a silent member is noticed sooner through call timeouts anyway.
         config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: true)
+        // etcd's bandwidth-estimation PINGs would trip swift-nio-http2's control-frame limit (see PingAnswerer).
+        config.channelDebuggingCallbacks = .init(
+            onCreateTCPConnection: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PingAnswerer(), position: .first)
+                }
+            },
+            onCreateHTTP2Stream: nil)
         self.members = try parsed.map { endpoint in
             let target: any ResolvableTarget =
                 endpoint.host.split(separator: ".").count == 4 && endpoint.host.allSatisfy({ $0.isNumber || $0 == "." })
