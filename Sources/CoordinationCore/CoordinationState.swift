@@ -116,6 +116,11 @@ public struct CoordinationState: Sendable {
             }
             let nodeCount = try b.readJuteInt()
             guard nodeCount >= 0 else { throw SnapshotError.malformed("node count") }
+            // Each node takes at least its path's 4-byte length: a larger count is damage, and would size the
+            // path index for it before the nodes are read (a corrupt count asked for gigabytes; found by fuzzing).
+            guard Int(nodeCount) <= b.readableBytes / 4 else {
+                throw SnapshotError.malformed("node count \(nodeCount) exceeds what \(b.readableBytes) bytes can hold")
+            }
             tree = try DataTree(restoring: &b, count: Int(nodeCount), acls: table)
             if b.readableBytes != 0 { throw SnapshotError.malformed("\(b.readableBytes) trailing bytes") }
         } catch let e as SnapshotError {
