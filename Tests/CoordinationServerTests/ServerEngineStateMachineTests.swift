@@ -86,11 +86,12 @@ struct EngineHarness {
 
     init(
         configure: (inout ServerConfiguration) -> Void = { _ in }, ordering: ServerEngineStateMachine.Ordering = .local, seed: UInt64 = 1,
-        recovered: CoordinationState = CoordinationState(), startMillis: Int64 = 0
+        recovered: CoordinationState = CoordinationState(), startMillis: Int64 = 0, now start: EngineTime? = nil
     ) {
         var configuration = ServerConfiguration(dataDir: "/unused")
         configuration.snapCount = 1_000_000
         configure(&configuration)
+        if let start { now = start }
         now.wallMillis += startMillis
         machine = ServerEngineStateMachine(
             configuration: configuration, recovered: recovered, now: now, ordering: ordering,

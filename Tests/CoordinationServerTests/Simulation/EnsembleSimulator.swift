@@ -1,0 +1,188 @@
+import CoordinationCore
+import Foundation
+import NIOCore
+import ReplicatedLog
+import ZooKeeperWire
+
+@testable import CoordinationServer
+
+/// The ensemble's seeded simulation: three replica engines over one in-memory shared log (`ReplicaCluster`).
+/// Clients on every replica send random requests; replicas append at random moments and apply the log at their
+/// own pace, so some fall far behind; the log expires random sessions (a lease that ran out) and carries
+/// disconnects; a replica dies (its unappended requests are lost with its connections) and comes back either from
+/// its own last state or, wiped, from a peer's snapshot taken at the peer's position (bytes encoded and decoded, as
+/// the snapshot transfer does), and then applies the log from that position.
+///
+/// Checked after every delivery: every replica that reaches a log position has the same state there (every node's
+/// data, Stat and ACL, every session, the zxid) as the first replica that reached it. At the end all
+/// replicas apply the whole log and are identical, and no engine broke a promise (durability, reply order).
+struct EnsembleSimulation {
+    let seed: UInt64
+    var rng: TestRandom
+    var cluster: ReplicaCluster
+    /// Log position (number of deliveries applied) → the state there, as the first replica computed it.
+    var images: [Int: String] = [:]
+    var clients: [(replica: Int, id: ConnectionID)] = []
+    var step = 0
+    var failure: String?
+    var stats = (requests: 0, deliveries: 0, deaths: 0, bootstraps: 0, expiries: 0, comparisons: 0)
+
+    static let paths = ["/a", "/b", "/a/x", "/b/y", "/e", "/q-"]
+
+    init(seed: UInt64) {
+        self.seed = seed
+        rng = TestRandom(state: seed &* 7919)
+        cluster = ReplicaCluster(seed: seed)
+        for r in 0..<3 { for _ in 0..<2 { connect(on: r) } }
+        cluster.settle()
+        for r in 0..<3 { recordImage(r) }
+    }
+
+    mutating func fail(_ message: String) {
+        if failure == nil { failure = "ensemble seed \(seed), step \(step): \(message)" }
+    }
+
+    mutating func connect(on r: Int) {
+        let id = cluster.replicas[r].open()
+        cluster.replicas[r].handshake(id)
+        clients.append((r, id))
+    }
+
+    mutating func run(steps: Int) {
+        for _ in 0..<steps {
+            step += 1
+            randomStep()
+            for r in 0..<3 {
+                if let v = cluster.replicas[r].violations.first { fail("replica \(r + 1): \(v)") }
+            }
+            if failure != nil { return }
+        }
+        cluster.settle()
+        for r in 0..<3 { recordImage(r) }
+        let states = (0..<3).map { canonical(cluster.replicas[$0].machine.core.state) }
+        if states[0] != states[1] || states[0] != states[2] { fail("after the whole log the replicas differ") }
+    }
+
+    mutating func randomStep() {
+        switch rng.below(1000) {
+        case 0..<550: request()
+        case 550..<680: cluster.append(from: rng.below(3))
+        case 680..<880: deliver(rng.below(3), count: 1 + rng.below(rng.below(4) == 0 ? 40 : 3))
+        case 880..<900: expireRandomSession()
+        case 900..<930: disconnect()
+        case 930..<960: connect(on: rng.below(3))
+        case 960..<990: for r in 0..<3 { cluster.replicas[r].advance(millis: Int64(1 + rng.below(50))) }
+        default: killAndRestart(rng.below(3))
+        }
+    }
+
+    mutating func request() {
+        guard !clients.isEmpty else { return }
+        let (r, id) = clients[rng.below(clients.count)]
+        guard cluster.replicas[r].outputs[id]?.connected == true, !cluster.replicas[r].closed.contains(id) else { return }
+        let path = Self.paths[rng.below(Self.paths.count)]
+        let data = "v\(step)"
+        let request: ZooKeeperRequest
+        switch rng.below(9) {
+        case 0: request = create(path, data, flags: path.hasSuffix("-") ? 2 + Int32(rng.below(2)) : Int32(rng.below(2)))
+        case 1: request = setData(path, data)
+        case 2: request = .setData(SetDataRequest(path: path, data: Array(data.utf8), version: Int32(rng.below(3))))
+        case 3: request = .getData(GetDataRequest(path: path, watch: true))
+        case 4: request = .exists(ExistsRequest(path: path, watch: true))
+        case 5: request = .delete(DeleteRequest(path: path, version: -1))
+        case 6: request = .getChildren(GetChildrenRequest(path: "/", watch: true))
+        case 7: request = .sync(SyncRequest(path: "/"))
+        default:
+            request = .multi([
+                .check(CheckVersionRequest(path: path, version: Int32(rng.below(2)) - 1)),
+                setData(path, data), create("/m", data, flags: 0),
+            ])
+        }
+        cluster.replicas[r].send(id, request)
+        stats.requests += 1
+    }
+
+    mutating func deliver(_ r: Int, count: Int) {
+        for _ in 0..<count {
+            guard cluster.applied[r] < cluster.log.count else { return }
+            cluster.deliver(to: r)
+            stats.deliveries += 1
+            recordImage(r)
+        }
+    }
+
+    /// The state at replica `r`'s position must equal what the first replica there had: every node's path, data,
+    /// full Stat and ACL, every session with its timeout and password, and the last zxid. (Not the snapshot's
+    /// bytes: a replica bootstrapped from a snapshot lays its node store out afresh.)
+    mutating func recordImage(_ r: Int) {
+        let position = cluster.applied[r]
+        let state = canonical(cluster.replicas[r].machine.core.state)
+        if let first = images[position] {
+            stats.comparisons += 1
+            if first != state {
+                let a = first.split(separator: "\n"), b = state.split(separator: "\n")
+                let diff = Set(a).symmetricDifference(b).sorted().prefix(6)
+                fail("replica \(r + 1) differs from its peers at log position \(position): \(diff)")
+            }
+        } else {
+            images[position] = state
+        }
+    }
+
+    func canonical(_ state: CoordinationState) -> String {
+        var lines = ["zxid \(state.lastZxid)"]
+        for (sid, record) in state.sessions.sorted(by: { $0.key < $1.key }) {
+            lines.append("session \(sid) \(record.timeout) \(record.password)")
+        }
+        let tree = state.tree
+        var stack = ["/"]
+        while let p = stack.popLast() {
+            guard let n = tree.node(at: p) else { continue }
+            lines.append("\(p) \(n.stat) \(tree.data(of: n) ?? []) \(tree.acl(of: n))")
+            for c in tree.children(at: p) { stack.append(p == "/" ? "/\(c)" : "\(p)/\(c)") }
+        }
+        return lines.sorted().joined(separator: "\n")
+    }
+
+    mutating func expireRandomSession() {
+        // The log may expire any session at any position (a lease that ran out); every replica must agree.
+        let sessions = cluster.replicas[rng.below(3)].machine.core.state.sessions.keys.sorted()
+        guard let sid = sessions.isEmpty ? nil : sessions[rng.below(sessions.count)] else { return }
+        cluster.expire(sid)
+        stats.expiries += 1
+    }
+
+    mutating func disconnect() {
+        guard !clients.isEmpty else { return }
+        let k = rng.below(clients.count)
+        let (r, id) = clients.remove(at: k)
+        cluster.replicas[r].perform { machine, now, actions in machine.connectionClosed(id, now: now, into: &actions) }
+    }
+
+    /// Replica `r` is killed: what it had not appended is gone with its connections. It comes back from its own
+    /// state, or (half the time) wiped, from a peer's snapshot at the peer's position.
+    mutating func killAndRestart(_ r: Int) {
+        stats.deaths += 1
+        var state = cluster.replicas[r].machine.core.state
+        var position = cluster.applied[r]
+        let peers = (0..<3).filter { $0 != r }
+        if rng.below(2) == 0, let peer = peers.randomElement(using: &rng) {
+            var bytes = cluster.image(peer)
+            do {
+                state = try CoordinationState(snapshot: &bytes)
+            } catch {
+                fail("a peer's snapshot does not load: \(error)")
+                return
+            }
+            position = cluster.applied[peer]
+            stats.bootstraps += 1
+        }
+        clients.removeAll { $0.replica == r }
+        cluster.replicas[r] = EngineHarness(
+            ordering: .ordered(replicaId: UInt8(r + 1)), seed: seed &+ UInt64(step) &* 13, recovered: state,
+            startMillis: Int64(step) * 10)
+        cluster.applied[r] = position
+        recordImage(r)
+        connect(on: r)
+    }
+}
