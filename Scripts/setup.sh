@@ -15,7 +15,7 @@ log() { printf '[setup] %s\n' "$*"; }
 # ---- Debian packages -------------------------------------------------------------------------------------
 PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java default-jdk-headless
           avahi-daemon avahi-utils libavahi-client-dev dbus iproute2
-          etcd-server etcd-client)
+          etcd-server etcd-client openssl)
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

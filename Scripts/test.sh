@@ -3,6 +3,8 @@
 #   1. Scripts/setup.sh         installs what a fresh Debian 12 lacks (ZooKeeper 3.8, JRE, venv with kazoo...)
 #   2. swift build              builds everything once, debug (.build/debug/zooreg)
 #   3. swift test               the Swift unit tests, reusing that build
+#   3b. Scripts/fuzz.sh --seconds 5   builds the libFuzzer targets (Fuzz/, -sanitize=fuzzer,address, in .build-fuzz)
+#                               and runs each for a few seconds from its seed corpus (Fuzz/Corpus); --long there
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
 #                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it)
 #   4b. pytest Tests/Interop    the same suite against the replicated implementations, ZK_IMPLS=
@@ -16,6 +18,10 @@
 #                               root). The lab is taken down afterwards, even on failure
 #   6. pytest Tests/Ensemble   the replicated ensemble: 3 zooreg replicas over a 3-member etcd cluster and a 3-node
 #                               Apache ZooKeeper ensemble through the same fault and consistency tests (bounded)
+#   6b. pytest Tests/Reliability  crash loops and soak (bounded, about 3 minutes): kill -9 of a standalone zooreg
+#                               under durable write load (20 rounds), the same loop killing zooreg replicas and etcd
+#                               members, and a 30 s soak of 2,000 sessions / 100,000 znodes / 200,000 watches
+#                               (Tests/Reliability/README.md; --long there for hundreds of rounds and 30 minutes)
 #   7. Benchmarks/compare.sh --quick   proves the side-by-side benchmark script runs end to end against both
 #                               servers (debug binary, tiny sizes, about a minute; no timing is asserted)
 # Exits non-zero if any step fails; a pytest run that collects no tests (exit 5) is a failure too.
@@ -24,12 +30,15 @@
 #   ZK_IMPLS=zookeeper     run the interop suite against Apache ZooKeeper only (or "zooreg" for ours only)
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
+#   SKIP_FUZZ=1            skip step 3b (FUZZ_SECONDS=N: seconds per fuzz target, default 5; FUZZ_TARGETS="..."
+#                          only these targets, e.g. the wire ones, which build in a fraction of the time)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
 #   SKIP_ENSEMBLE_INTEROP=1          skip step 4b
 #   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  extra pytest arguments of step 4b, e.g. "-k watches -x"
 #   SKIP_LAN=1             skip step 5
 #   LAN_PYTEST_ARGS="..."  extra pytest arguments for the LAN suite
 #   SKIP_ENSEMBLE=1        skip step 6 (ENSEMBLE_IMPLS, ENSEMBLE_PYTEST_ARGS, ENSEMBLE_LONG: see Tests/Ensemble/README.md)
+#   SKIP_RELIABILITY=1     skip step 6b (RELIABILITY_PYTEST_ARGS="..." extra pytest arguments, e.g. "--seed 42")
 #   SKIP_BENCH=1           skip step 7
 set -uo pipefail
 
@@ -79,6 +88,13 @@ if [[ ${SKIP_SWIFT:-0} != 1 ]]; then
     else
         SUMMARY+=("SKIP  swift test (build failed)")
     fi
+fi
+
+if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
+    # Bounded: the sanitizer build of Fuzz/ in its own scratch path, then each target for a few seconds, one at
+    # a time. A crash fails the step; its input is in .build-fuzz/artifacts/<target>/.
+    # shellcheck disable=SC2086
+    step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-}
 fi
 
 run_pytest() {
@@ -187,6 +203,24 @@ run_ensemble() {
 
 if [[ ${SKIP_ENSEMBLE:-0} != 1 ]]; then
     step "ensemble suite (3 zooreg replicas over 3 etcd members, and a 3-node ZooKeeper ensemble)" run_ensemble
+fi
+
+run_reliability() {
+    # Crash loops and soak (Tests/Reliability): bounded here; each test prints its seed, and a failure report
+    # says how to rerun it (--seed N). --long is the long mode (Tests/Reliability/README.md).
+    # shellcheck disable=SC2086
+    "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Reliability" -q -s -p no:cacheprovider \
+        --junitxml="$REPO_ROOT/.build/reliability-junit.xml" ${RELIABILITY_PYTEST_ARGS:-}
+    local rc=$?
+    if ((rc == 5)); then
+        echo "pytest collected no tests: that is a failure" >&2
+        return 1
+    fi
+    return $rc
+}
+
+if [[ ${SKIP_RELIABILITY:-0} != 1 ]]; then
+    step "reliability: kill -9 loops (standalone, ensemble) and soak (Tests/Reliability)" run_reliability
 fi
 
 if [[ ${SKIP_BENCH:-0} != 1 && ,$ZK_IMPLS, == *,zooreg,* && ,$ZK_IMPLS, == *,zookeeper,* ]]; then

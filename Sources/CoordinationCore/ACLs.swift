@@ -38,6 +38,12 @@ public enum ACLs {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The `ip` id of a connection from `remoteAddress`, as ZooKeeper writes it (Java's getHostAddress):
+    /// `127.0.0.1`, `0:0:0:0:0:0:0:1`; a dual-stack socket's IPv4-mapped address is the IPv4 address.
+    public static func ipId(remoteAddress: String) -> Id {
+        Id(scheme: "ip", id: IPAddressPattern.javaHostAddress(remoteAddress))
+    }
+
     /// Whether the authenticated ids may do `perm` on a node with `acl` (ZooKeeperServer.checkACL).
     public static func isAllowed(_ acl: [ACL], perm: Perms, authInfo: [Id]) -> Bool {
         if acl.isEmpty { return true }
@@ -56,6 +62,7 @@ public enum ACLs {
         switch scheme {
         case "ip": return IPAddressPattern.matches(address: authId, pattern: aclExpression)
         case "digest": return authId == aclExpression
+        case X509Scheme.name: return X509Scheme.matches(authId: authId, aclExpression: aclExpression)
         default: return false
         }
     }
@@ -73,7 +80,7 @@ public enum ACLs {
                 append(entry, to: &result)
             case "auth":
                 var any = false
-                for auth in authInfo where auth.scheme == "digest" || auth.scheme == "super" {
+                for auth in authInfo where auth.scheme == "digest" || auth.scheme == "super" || auth.scheme == X509Scheme.name {
                     // Only authenticated schemes count (ip is not one); super adds nothing assignable.
                     if auth.scheme == "super" { continue }
                     append(ACL(perms: entry.perms, id: auth), to: &result)
@@ -86,6 +93,9 @@ public enum ACLs {
                 var parts = id.id.split(separator: ":", omittingEmptySubsequences: false)
                 while parts.last?.isEmpty == true { parts.removeLast() }
                 guard parts.count == 2 else { return nil }
+                append(entry, to: &result)
+            case X509Scheme.name:
+                guard X509Scheme.isValidDistinguishedName(id.id) else { return nil }
                 append(entry, to: &result)
             case "ip":
                 guard IPAddressPattern.isValid(id.id) else { return nil }
@@ -111,33 +121,127 @@ public enum ACLs {
     }
 }
 
-/// IPv4 addresses with an optional /bits mask, as IPAuthenticationProvider matches them.
+/// The `ip` scheme: an IPv4 or IPv6 address with an optional `/bits` prefix length, matched as ZooKeeper's
+/// IPAuthenticationProvider matches it (IPv6 since ZooKeeper 3.9.4, ZOOKEEPER-4240; 3.8 knows IPv4 only):
+/// - an expression with a `:` is IPv6, else one with a `.` is IPv4, else it is invalid;
+/// - IPv4 is four decimal parts of 0...255; IPv6 is eight hex groups of 1-4 digits, or fewer around one `::`
+///   (no embedded IPv4 part, no zone);
+/// - both sides are masked to `bits` (default: the whole address) and compared; an IPv4 id never matches an IPv6
+///   expression, nor the reverse.
 enum IPAddressPattern {
-    static func parseIPv4(_ s: Substring) -> UInt32? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var v: UInt32 = 0
-        for p in parts {
-            guard let b = UInt8(p) else { return nil }
-            v = v << 8 | UInt32(b)
-        }
-        return v
+    /// The address as bytes (4 or 16), or nil.
+    static func parse(_ s: Substring) -> [UInt8]? {
+        if s.contains(":") { return parseIPv6(s) }
+        if s.contains(".") { return parseIPv4(s) }
+        return nil
     }
 
-    static func isValid(_ pattern: String) -> Bool {
-        let pieces = pattern.split(separator: "/", omittingEmptySubsequences: false)
-        guard pieces.count <= 2, parseIPv4(pieces[0]) != nil else { return false }
-        if pieces.count == 2 { guard let bits = Int(pieces[1]), bits >= 0, bits <= 32 else { return false } }
+    static func parseIPv4(_ s: Substring) -> [UInt8]? {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var out: [UInt8] = []
+        for p in parts {
+            // Java's Integer.parseInt: an optional sign, decimal digits.
+            guard let v = Int(p), v >= 0, v <= 255 else { return nil }
+            out.append(UInt8(v))
+        }
+        return out
+    }
+
+    static func parseIPv6(_ s: Substring) -> [UInt8]? {
+        let halves = splitOnDoubleColon(s)
+        var head: [Substring] = []
+        var tail: [Substring] = []
+        switch halves.count {
+        case 1:
+            head = halves[0].split(separator: ":", omittingEmptySubsequences: false)
+            guard head.count == 8 else { return nil }
+        case 2:
+            if !halves[0].isEmpty { head = halves[0].split(separator: ":", omittingEmptySubsequences: false) }
+            if !halves[1].isEmpty { tail = halves[1].split(separator: ":", omittingEmptySubsequences: false) }
+            guard head.count + tail.count < 8 else { return nil }
+        default:
+            return nil
+        }
+        guard let h = groups(head), let t = groups(tail) else { return nil }
+        return h + [UInt8](repeating: 0, count: 16 - h.count - t.count) + t
+    }
+
+    /// Splits at each `::`, scanning left to right without overlap (as Java's `split("::", -1)`).
+    private static func splitOnDoubleColon(_ s: Substring) -> [Substring] {
+        var out: [Substring] = []
+        var start = s.startIndex
+        var i = s.startIndex
+        while i < s.endIndex {
+            let next = s.index(after: i)
+            if s[i] == ":", next < s.endIndex, s[next] == ":" {
+                out.append(s[start..<i])
+                i = s.index(after: next)
+                start = i
+            } else {
+                i = next
+            }
+        }
+        out.append(s[start..<s.endIndex])
+        return out
+    }
+
+    private static func groups(_ parts: [Substring]) -> [UInt8]? {
+        var out: [UInt8] = []
+        for p in parts {
+            // Java's Integer.parseInt(p, 16) on at most 4 characters (a sign is accepted there too).
+            guard !p.isEmpty, p.count <= 4, let v = Int(p, radix: 16) else { return nil }
+            let u = UInt16(truncatingIfNeeded: v)
+            out += [UInt8(u >> 8), UInt8(u & 0xFF)]
+        }
+        return out
+    }
+
+    /// The address and prefix length of an expression, or nil when it is invalid.
+    static func parsePattern(_ pattern: String) -> (address: [UInt8], bits: Int)? {
+        let pieces = pattern.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let address = parse(pieces[0]) else { return nil }
+        var bits = address.count * 8
+        if pieces.count == 2 {
+            guard let b = Int(pieces[1]), b >= 0, b <= address.count * 8 else { return nil }
+            bits = b
+        }
+        return (address, bits)
+    }
+
+    static func isValid(_ pattern: String) -> Bool { parsePattern(pattern) != nil }
+
+    static func matches(address: String, pattern: String) -> Bool {
+        guard let (net, bits) = parsePattern(pattern), let addr = parse(Substring(address)), addr.count == net.count
+        else { return false }
+        for i in 0..<net.count {
+            let keep = max(0, min(8, bits - i * 8))
+            let mask: UInt8 = keep == 0 ? 0 : ~UInt8(0) << UInt8(8 - keep)
+            if addr[i] & mask != net[i] & mask { return false }
+        }
         return true
     }
 
-    static func matches(address: String, pattern: String) -> Bool {
-        let pieces = pattern.split(separator: "/", omittingEmptySubsequences: false)
-        guard let net = parseIPv4(pieces[0]), let addr = parseIPv4(Substring(address)) else { return false }
-        var bits = 32
-        if pieces.count == 2 { guard let b = Int(pieces[1]), b >= 0, b <= 32 else { return false }; bits = b }
-        let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
-        return addr & mask == net & mask
+    /// A client address as Java's `InetAddress.getHostAddress()` writes it, which is the `ip` id ZooKeeper gives
+    /// a connection: IPv4 dotted; IPv6 as eight lowercase hex groups without leading zeros or `::` compression
+    /// (`0:0:0:0:0:0:0:1`); an IPv4-mapped IPv6 address (a dual-stack socket) as its IPv4 address, since Java
+    /// turns those into Inet4Address. Anything else is returned unchanged.
+    static func javaHostAddress(_ address: String) -> String {
+        var s = Substring(address)
+        if let percent = s.firstIndex(of: "%") { s = s[..<percent] }  // a zone: kept out of the id
+        guard s.contains(":") else { return address }
+        let lower = s.lowercased()
+        if lower.hasPrefix("::ffff:"), lower.dropFirst(7).contains("."),
+            let v4 = parseIPv4(Substring(lower.dropFirst(7)))
+        {
+            return v4.map(String.init).joined(separator: ".")
+        }
+        guard let bytes = parseIPv6(s) else { return address }
+        var groups: [String] = []
+        for i in stride(from: 0, to: 16, by: 2) {
+            groups.append(String(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]), radix: 16))
+        }
+        return groups.joined(separator: ":")
     }
 }
 

@@ -69,8 +69,11 @@ public struct CoordinationStateMachine: Sendable {
 
     // MARK: Connections
 
-    public mutating func connectionOpened(_ id: ConnectionID, remoteAddress: String) {
-        connections[id] = ConnectionState(sessionId: nil, authInfo: [Id(scheme: "ip", id: remoteAddress)], remoteAddress: remoteAddress)
+    /// - Parameter transportAuth: ids the transport authenticated before the first frame, e.g. `x509:<DN>` of a
+    ///   verified TLS client certificate (and `super` for the configured x509 superuser).
+    public mutating func connectionOpened(_ id: ConnectionID, remoteAddress: String, transportAuth: [Id] = []) {
+        connections[id] = ConnectionState(
+            sessionId: nil, authInfo: [ACLs.ipId(remoteAddress: remoteAddress)] + transportAuth, remoteAddress: remoteAddress)
     }
 
     /// The connection is gone (closed by either side). Its session lives on until it expires.
@@ -510,6 +513,10 @@ public struct CoordinationStateMachine: Sendable {
             for t in triggers { watches.fire(t, into: &deliveries) }
             for d in deliveries {
                 guard let conn = live[d.watcher]?.connection else { continue }
+                // CVE-2024-23944 (ZooKeeper 3.8.4/3.9.2, NIOServerCnxn/NettyServerCnxn.process): an event is sent
+                // only if the watcher's connection, with the auth it has now, may READ the node the event names
+                // (for NodeChildrenChanged the parent, whose path it is). Any watch mode; superusers see all.
+                guard ACLs.isAllowed(d.acl, perm: .read, authInfo: connections[conn]?.authInfo ?? []) else { continue }
                 // ZooKeeper 3.8 sends notifications with zxid -1.
                 actions.append(.send(conn, .notification(zxid: -1, WatcherEvent(
                     type: d.type.rawValue, state: KeeperState.syncConnected.rawValue, path: d.path)), after: header.zxid))

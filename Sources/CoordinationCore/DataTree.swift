@@ -1,12 +1,15 @@
 import NIOCore
 import ZooKeeperWire
 
-/// What a change to the tree means to watchers (ZooKeeper's DataTree triggers, before watch lookup).
+/// What a change to the tree means to watchers (ZooKeeper's DataTree triggers, before watch lookup). Each
+/// carries the ACL a watcher needs READ on to be told (ZooKeeper 3.8.4/3.9.2, CVE-2024-23944): the node's own
+/// ACL for created, deleted and dataChanged; the parent's for childrenChanged (whose path is the parent's), as
+/// they were when the change was applied. An empty list lets everyone be told.
 public enum WatchTrigger: Sendable, Equatable {
-    case created(String)
-    case deleted(String)
-    case dataChanged(String)
-    case childrenChanged(String)
+    case created(String, acl: [ACL] = [])
+    case deleted(String, acl: [ACL] = [])
+    case dataChanged(String, acl: [ACL] = [])
+    case childrenChanged(String, acl: [ACL] = [])
 }
 
 /// The znode tree, stored compactly (see `NodePages`): records and bytes in pages, a path → slot index, child
@@ -378,9 +381,10 @@ public struct DataTree: Sendable {
         guard let s = created else { return nil }
         approximateDataSize += path.utf8.count + (data?.count ?? 0)
         index(path: path, kind: EphemeralKind(owner: ephemeralOwner))
-        triggers.append(.created(path))
-        triggers.append(.childrenChanged(ZNodePath.parent(of: path)!))
-        return ZNode(store.record(s), slot: s).stat
+        let record = store.record(s)
+        triggers.append(.created(path, acl: acls.list(record.aclRef)))
+        triggers.append(.childrenChanged(ZNodePath.parent(of: path)!, acl: acls.list(store.record(record.parent).aclRef)))
+        return ZNode(record, slot: s).stat
     }
 
     mutating func delete(path: String, zxid: Int64, triggers: inout [WatchTrigger]) {
@@ -412,8 +416,8 @@ public struct DataTree: Sendable {
         nodeCount -= 1
         approximateDataSize -= path.utf8.count + max(Int(r.dataLength), 0)
         unindex(path: path, kind: EphemeralKind(owner: r.ephemeralOwner))
-        triggers.append(.deleted(path))
-        triggers.append(.childrenChanged(parentPath))
+        triggers.append(.deleted(path, acl: acls.list(r.aclRef)))
+        triggers.append(.childrenChanged(parentPath, acl: acls.list(store.record(parent).aclRef)))
     }
 
     mutating func setData(
@@ -448,8 +452,9 @@ public struct DataTree: Sendable {
             $0.mtime = time
         }
         releaseBytes(page: page, released)
-        triggers.append(.dataChanged(path))
-        return ZNode(store.record(s), slot: s).stat
+        let record = store.record(s)
+        triggers.append(.dataChanged(path, acl: acls.list(record.aclRef)))
+        return ZNode(record, slot: s).stat
     }
 
     mutating func setACL(path: String, acl: [ACL], aversion: Int32) -> Stat {

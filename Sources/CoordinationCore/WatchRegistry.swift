@@ -12,11 +12,20 @@ public struct WatchModes: OptionSet, Sendable, Hashable {
     public static let persistentRecursive = WatchModes(rawValue: 4)
 }
 
-/// One notification to deliver.
+/// One notification to deliver, to a watcher that has READ permission under `acl` (see `WatchTrigger`).
 public struct WatchDelivery: Sendable, Equatable {
     public var watcher: Int64
     public var type: EventType
     public var path: String
+    /// The ACL the watcher's connection needs READ on when the event is sent; empty: no check.
+    public var acl: [ACL]
+
+    public init(watcher: Int64, type: EventType, path: String, acl: [ACL] = []) {
+        self.watcher = watcher
+        self.type = type
+        self.path = path
+        self.acl = acl
+    }
 }
 
 /// ZooKeeper's two watch managers (data and child) with standard, persistent and persistent-recursive modes.
@@ -133,20 +142,24 @@ public struct WatchRegistry: Sendable {
         return removed
     }
 
-    /// Turns a tree change into deliveries, consuming one-shot watches (ZooKeeper's triggerWatch).
+    /// Turns a tree change into deliveries, consuming one-shot watches (ZooKeeper's triggerWatch). Whether each
+    /// watcher may read the node is decided at delivery, with its connection's auth; a one-shot watch whose
+    /// event is then withheld is consumed all the same, as in ZooKeeper.
     public mutating func fire(_ trigger: WatchTrigger, into out: inout [WatchDelivery]) {
         switch trigger {
-        case .created(let p):
-            for w in fire(.data, path: p) { out.append(WatchDelivery(watcher: w, type: .nodeCreated, path: p)) }
-        case .dataChanged(let p):
-            for w in fire(.data, path: p) { out.append(WatchDelivery(watcher: w, type: .nodeDataChanged, path: p)) }
-        case .childrenChanged(let p):
-            for w in fire(.child, path: p) { out.append(WatchDelivery(watcher: w, type: .nodeChildrenChanged, path: p)) }
-        case .deleted(let p):
+        case .created(let p, let acl):
+            for w in fire(.data, path: p) { out.append(WatchDelivery(watcher: w, type: .nodeCreated, path: p, acl: acl)) }
+        case .dataChanged(let p, let acl):
+            for w in fire(.data, path: p) { out.append(WatchDelivery(watcher: w, type: .nodeDataChanged, path: p, acl: acl)) }
+        case .childrenChanged(let p, let acl):
+            for w in fire(.child, path: p) {
+                out.append(WatchDelivery(watcher: w, type: .nodeChildrenChanged, path: p, acl: acl))
+            }
+        case .deleted(let p, let acl):
             let first = fire(.data, path: p)
-            for w in first { out.append(WatchDelivery(watcher: w, type: .nodeDeleted, path: p)) }
+            for w in first { out.append(WatchDelivery(watcher: w, type: .nodeDeleted, path: p, acl: acl)) }
             for w in fire(.child, path: p) where !first.contains(w) {
-                out.append(WatchDelivery(watcher: w, type: .nodeDeleted, path: p))
+                out.append(WatchDelivery(watcher: w, type: .nodeDeleted, path: p, acl: acl))
             }
         }
     }

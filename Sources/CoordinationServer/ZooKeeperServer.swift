@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ReplicatedLog
 import ServiceLifecycle
 import ZooKeeperWire
@@ -18,6 +19,7 @@ public final class ZooKeeperServer: Service, Sendable {
     let metrics: ServerMetrics?
     let sharedLog: (any SharedLog)?
     private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let boundSecurePort = NIOLockedValueBox<Int?>(nil)
     private let boundPortWaiters = NIOLockedValueBox<[CheckedContinuation<Int, Never>]>([])
 
     /// - Parameters:
@@ -33,6 +35,9 @@ public final class ZooKeeperServer: Service, Sendable {
     /// The port the server listens on, once bound (useful with clientPort=0).
     public var port: Int? { boundPort.withLockedValue { $0 } }
 
+    /// The TLS port (`secureClientPort`), once bound; nil without TLS.
+    public var securePort: Int? { boundSecurePort.withLockedValue { $0 } }
+
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -40,6 +45,9 @@ public final class ZooKeeperServer: Service, Sendable {
         let configuration = self.configuration
         let sharedLog = self.sharedLog
         do {
+            // TLS files first: a bad key store stops the server before it touches the data.
+            let tlsReloader = configuration.tls.isEnabled
+                ? try TLSContextReloader(settings: configuration.tls, logger: logger) : nil
             let (persistence, state, replayed) = try PersistenceContext.recover(configuration: configuration, logger: logger)
             let engine = try await loop.submit {
                 NIOLoopBound(
@@ -48,33 +56,79 @@ public final class ZooKeeperServer: Service, Sendable {
                         sharedLog: sharedLog, logger: logger),
                     eventLoop: loop)
             }.get()
+            try await loop.submit { engine.value.start() }.get()
             if replayed > 0 {
                 try await loop.submit { engine.value.takeSnapshot() }.get()
             }
             let words = Set(FourLetterWord.allCases.map(\.rawValue))
             let maxFrame = configuration.juteMaxBuffer
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 16)
-                .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
-                .childChannelOption(
-                    .writeBufferWaterMark,
-                    value: .init(low: configuration.clientOutputHighWaterMark / 2, high: configuration.clientOutputHighWaterMark))
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(ZooKeeperServerFrameDecoder(maxFrameLength: maxFrame, knownFourLetterWords: words)))
-                        try channel.pipeline.syncOperations.addHandler(ZooKeeperConnectionHandler(engine: engine.value))
+            func bootstrap(tls: TLSConnectionIdentity?) -> ServerBootstrap {
+                ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.maxMessagesPerRead, value: 16)
+                    .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
+                    .childChannelOption(
+                        .writeBufferWaterMark,
+                        value: .init(low: configuration.clientOutputHighWaterMark / 2, high: configuration.clientOutputHighWaterMark))
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            if tls != nil, let tlsReloader {
+                                // The context of the moment: a reload applies to the connections that come after it.
+                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsReloader.current))
+                            }
+                            try channel.pipeline.syncOperations.addHandler(
+                                ByteToMessageHandler(ZooKeeperServerFrameDecoder(maxFrameLength: maxFrame, knownFourLetterWords: words)))
+                            try channel.pipeline.syncOperations.addHandler(ZooKeeperConnectionHandler(engine: engine.value, tls: tls))
+                        }
+                    }
+            }
+            var listeners: [Channel] = []
+            if configuration.plaintextClientPortEnabled {
+                let plain = try await bootstrap(tls: nil)
+                    .bind(host: configuration.clientPortAddress, port: configuration.clientPort).get()
+                listeners.append(plain)
+                let port = plain.localAddress?.port ?? configuration.clientPort
+                boundPort.withLockedValue { $0 = port }
+                logger.info(
+                    "Serving ZooKeeper clients",
+                    metadata: ["address": "\(configuration.clientPortAddress)", "port": "\(port)", "dataDir": "\(configuration.dataDir)"])
+            }
+            var repeatedTLSCheck: RepeatedTask?
+            if let tlsReloader, let securePort = configuration.tls.secureClientPort {
+                let address = configuration.tls.secureClientPortAddress ?? configuration.clientPortAddress
+                let identity = TLSConnectionIdentity(
+                    clientAuth: configuration.tls.clientAuth, superUser: configuration.tls.x509SuperUser)
+                let secure: Channel
+                do {
+                    secure = try await bootstrap(tls: identity).bind(host: address, port: securePort).get()
+                } catch {
+                    for listener in listeners { try? await listener.close() }
+                    throw error
+                }
+                listeners.append(secure)
+                let port = secure.localAddress?.port ?? securePort
+                boundSecurePort.withLockedValue { $0 = port }
+                logger.info(
+                    "Serving ZooKeeper clients over TLS",
+                    metadata: [
+                        "address": "\(address)", "port": "\(port)", "clientAuth": "\(configuration.tls.clientAuth.rawValue)",
+                        "certReload": "\(configuration.tls.certReload)",
+                    ])
+                if configuration.tls.certReload {
+                    let interval = TimeAmount.milliseconds(Int64(configuration.tls.certReloadIntervalMs))
+                    repeatedTLSCheck = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                        tlsReloader.check()
                     }
                 }
-            let server = try await bootstrap.bind(host: configuration.clientPortAddress, port: configuration.clientPort).get()
-            let port = server.localAddress?.port ?? configuration.clientPort
-            boundPort.withLockedValue { $0 = port }
-            logger.info(
-                "Serving ZooKeeper clients",
-                metadata: ["address": "\(configuration.clientPortAddress)", "port": "\(port)", "dataDir": "\(configuration.dataDir)"])
+            }
+            guard !listeners.isEmpty else {
+                throw TLSSetupError(key: "clientPort", "no client port: set clientPort, secureClientPort or both")
+            }
+            let port = boundPort.withLockedValue { $0 } ?? boundSecurePort.withLockedValue { $0 } ?? configuration.clientPort
+            // Any listener closing (graceful shutdown, a fatal error) closes them all.
+            let server = ListenerSet(listeners)
             let fatal = NIOLockedValueBox<(any Error)?>(nil)
             let metrics = self.metrics
             try await loop.submit {
@@ -133,6 +187,7 @@ public final class ZooKeeperServer: Service, Sendable {
                 server.close(promise: nil)
             }
             purgeTask?.cancel()
+            repeatedTLSCheck?.cancel()
             gaugeTask.cancel()
             leaseTask?.cancel()
             logTask?.cancel()
@@ -164,5 +219,27 @@ struct EngineLogSink: SharedLogSink {
     func availabilityChanged(_ available: Bool) {
         let engine = self.engine
         loop.execute { engine.value.logAvailabilityChanged(available) }
+    }
+}
+
+/// The listening channels (clientPort, secureClientPort) as one: closing it closes each, and it is closed once
+/// any of them is.
+struct ListenerSet: Sendable {
+    let channels: [Channel]
+    let closeFuture: EventLoopFuture<Void>
+
+    init(_ channels: [Channel]) {
+        self.channels = channels
+        for channel in channels {
+            channel.closeFuture.whenComplete { _ in
+                for other in channels { other.close(promise: nil) }
+            }
+        }
+        self.closeFuture = EventLoopFuture.andAllComplete(channels.map(\.closeFuture), on: channels[0].eventLoop)
+    }
+
+    func close(promise: EventLoopPromise<Void>?) {
+        for channel in channels { channel.close(promise: nil) }
+        closeFuture.cascade(to: promise)
     }
 }

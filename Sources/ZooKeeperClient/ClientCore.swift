@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZooKeeperWire
 
 /// Where a local watcher's events go.
@@ -58,11 +59,14 @@ final class ClientCore {
     private var sessionWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var cancelledWaiters: [UInt64: any Error] = [:]
+    /// TLS for every connection, or nil for plaintext.
+    private let tls: ZooKeeperClientTLS?
 
     init(
         loop: any EventLoop, configuration: ConnectionStateMachine.Configuration, logger: Logger,
-        observers: NIOLockedValueBox<StateObservers>
+        observers: NIOLockedValueBox<StateObservers>, tls: ZooKeeperClientTLS? = nil
     ) {
+        self.tls = tls
         self.loop = loop
         self.logger = logger
         self.observers = observers
@@ -322,11 +326,16 @@ final class ClientCore {
         let core = bound
         logger.debug(
             "Connecting to ZooKeeper", metadata: ["zk.server": "\(server)", "zk.connection": "\(id)"])
+        let tls = self.tls
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // First in the pipeline: every byte written goes through TLS, after the handshake.
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: server.host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ZooKeeperFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(
                         ZooKeeperClientChannelHandler(core: core, connection: id))
@@ -370,6 +379,13 @@ final class ZooKeeperClientChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOSSLError || error is BoringSSLError {
+            // Worth seeing: an untrusted server certificate, a name mismatch, a server without TLS on that port.
+            core.value.logger.warning(
+                "ZooKeeper TLS connection failed", metadata: ["zk.connection": "\(connection)", "error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
         core.value.logger.debug(
             "ZooKeeper connection error", metadata: ["zk.connection": "\(connection)", "error": "\(error)"])
         context.close(promise: nil)

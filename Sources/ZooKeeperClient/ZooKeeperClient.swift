@@ -44,6 +44,9 @@ public final class ZooKeeperClient: Service, Sendable {
         /// How long `close()` waits for the server to answer closeSession; nil (default) means two thirds of
         /// the negotiated session timeout.
         public var closeTimeout: Duration?
+        /// TLS for every connection (a server's `secureClientPort`); nil (default) is plaintext. A client with
+        /// TLS never sends anything, credentials included, over a connection whose handshake did not succeed.
+        public var tls: ZooKeeperClientTLS?
 
         public init() {}
     }
@@ -92,7 +95,9 @@ public final class ZooKeeperClient: Service, Sendable {
         let observers = NIOLockedValueBox(StateObservers())
         self.observers = observers
         self.core = NIOLoopBoundBox.makeBoxSendingValue(
-            ClientCore(loop: loop, configuration: machineConfiguration, logger: logger, observers: observers),
+            ClientCore(
+                loop: loop, configuration: machineConfiguration, logger: logger, observers: observers,
+                tls: configuration.tls),
             eventLoop: loop)
     }
 

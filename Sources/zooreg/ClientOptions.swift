@@ -27,8 +27,43 @@ struct ClientOptions: ParsableArguments {
         help: "scheme:credentials added to the session, as zkCli's addauth (e.g. digest:user:password); repeatable.")
     var auth: [String] = []
 
+    @Flag(name: .customLong("tls"), help: "Connect with TLS (the server's secureClientPort); never falls back to plaintext.")
+    var tls = false
+
+    @Option(name: .customLong("tls-ca"), help: "PEM file of the CA certificates the server's certificate must chain to (implies --tls; default: the system's).")
+    var tlsCA: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM file of this client's certificate, for servers with ssl.clientAuth (the x509 ACL id; implies --tls).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM file of the private key of --tls-cert (default: in the --tls-cert file).")
+    var tlsKey: String?
+
+    @Flag(name: .customLong("tls-no-verify-hostname"), help: "Do not check the server certificate's names (the chain is still checked).")
+    var tlsNoVerifyHostname = false
+
     mutating func validate() throws {
         for entry in auth { _ = try Self.splitAuth(entry) }
+        if tlsKey != nil && tlsCert == nil {
+            throw ValidationError("--tls-key needs --tls-cert")
+        }
+    }
+
+    /// Whether TLS is on: `--tls`, or any of its files.
+    var usesTLS: Bool { tls || tlsCA != nil || tlsCert != nil || tlsKey != nil }
+
+    /// The client configuration of the flags (TLS when asked for).
+    func clientConfiguration() throws -> ZooKeeperClient.Configuration {
+        var configuration = ZooKeeperClient.Configuration()
+        if usesTLS {
+            do {
+                configuration.tls = try ZooKeeperClientTLS(
+                    caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, verifyHostname: !tlsNoVerifyHostname)
+            } catch {
+                throw ValidationError("invalid TLS settings: \(error)")
+            }
+        }
+        return configuration
     }
 
     /// `digest:user:password` → ("digest", "user:password").
@@ -67,7 +102,11 @@ struct ClientOptions: ParsableArguments {
 
     func makeClient(logger: Logger) throws -> ZooKeeperClient {
         do {
-            return try ZooKeeperClient(connectString: server, sessionTimeout: sessionTimeout, logger: logger)
+            let configuration = try clientConfiguration()
+            return try ZooKeeperClient(
+                connectString: server, sessionTimeout: sessionTimeout, logger: logger, configuration: configuration)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("invalid --server '\(server)': \(error)")
         }

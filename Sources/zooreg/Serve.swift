@@ -95,6 +95,14 @@ struct Serve: AsyncParsableCommand {
         for warning in configuration.warnings {
             logger.warning("Configuration", metadata: ["warning": "\(warning)"])
         }
+        if configuration.tls.isEnabled {
+            do {
+                try configuration.tls.validateFiles()
+            } catch {
+                FileHandleOutput.standardError("zooreg: invalid configuration: \(configPath ?? configOption ?? "TLS"): \(error)\n")
+                throw ExitCode(2)
+            }
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         var metrics: ServerMetrics?
         if configuration.metricsEnabled {

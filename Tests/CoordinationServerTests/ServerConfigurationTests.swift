@@ -89,11 +89,13 @@ import Testing
         #expect(c.containerMaxPerMinute == 10_000)
         // No metricsProvider key in the file: no endpoint, as in ZooKeeper.
         #expect(c.metricsHTTPPort == 0)
-        #expect(c.metricsHTTPHost == "0.0.0.0")
+        #expect(c.metricsHTTPHost == "127.0.0.1")  // loopback unless configured (ZooKeeper: 0.0.0.0)
         #expect(!c.metricsEnabled)
         #expect(c.warnings.isEmpty)
         #expect(c.isEnabled(.srvr))
         #expect(!c.isEnabled(.ruok))
+        // The words that show sessions, paths, addresses and the environment are off unless whitelisted.
+        for word in [FourLetterWord.dump, .envi, .cons, .conf, .wchc, .wchp] { #expect(!c.isEnabled(word)) }
     }
 
     @Test func embeddedDefaults() {
@@ -201,9 +203,10 @@ import Testing
         #expect(c.ensembleCompactionIntervalMs == 5000)
         #expect(c.isEnsembleReplica)
         #expect(c.warnings.isEmpty)
-        // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort.
+        // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort and the TLS keys
+        // (TLSConfigurationTests).
         let keys = try JavaPropertiesReader.entries(of: text).map(\.key)
-        #expect(Set(ConfigurationKeys.accepted).subtracting(keys) == ["admin.serverPort"])
+        #expect(Set(ConfigurationKeys.accepted).subtracting(keys).subtracting(TLSConfigurationKeys.accepted) == ["admin.serverPort"])
     }
 
     @Test func ensembleKeysRejectBadValuesAndHalfConfigurations() throws {
@@ -264,8 +267,10 @@ import Testing
                 == "zoo.cfg:2: configuration key 'server.1' is not supported: ZooKeeper's quorum protocol is not used; "
                 + "a zooreg ensemble replicates through etcd (remove the server.N lines and set ensemble.etcd, "
                 + "ensemble.cluster and ensemble.replicaId)")
-        #expect(error("dataDir=/d\nsecureClientPort=2281\n")?.reason
-            == .unsupportedKey("secureClientPort", explanation: "TLS client connections are not supported; use clientPort"))
+        #expect(error("dataDir=/d\nssl.quorum.keyStore.location=/k\n")?.reason
+            == .unsupportedKey(
+                "ssl.quorum.keyStore.location",
+                explanation: "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the quorum settings and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"))
     }
 
     @Test(arguments: [

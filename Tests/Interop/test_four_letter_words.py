@@ -234,7 +234,9 @@ def test_whitelist(server_factory):
     srv = server_factory(**{"4lw.commands.whitelist": "ruok, srvr"})
     assert srv.four_letter_word("ruok") == "imok"
     assert srv.four_letter_word("srvr").startswith("Zookeeper version: ")
-    for word in ("stat", "mntr", "conf", "dump"):
+    # dump (sessions, ephemeral paths), envi (host, user, directories) and cons (client addresses, sessions)
+    # included: what they expose is only shown when whitelisted.
+    for word in ("stat", "mntr", "conf", "dump", "envi", "cons", "wchs", "wchc", "wchp", "crst", "srst"):
         assert srv.four_letter_word(word) == f"{word} is not executed because it is not in the whitelist.\n"
 
 

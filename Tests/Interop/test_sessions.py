@@ -59,11 +59,38 @@ def test_wrong_password_is_rejected(make_client, root, read_only):
     assert (bad.negotiated_timeout, bad.session_id, bad.passwd) == (0, 0, bytes(16))
     assert bad.connect_response_len == (37 if read_only is not None else 36)
     assert read_until_closed(bad.sock, timeout=5) == b""
-    # The session itself is untouched. (ZooKeeper 3.8 closes the owner's current connection before it
-    # checks the password, so the owner reattaches; whether its old connection survives is not asserted.)
+    # The session itself is untouched. (What happens to the owner's connection, which ZooKeeper closes and
+    # zooreg does not: test_wrong_password_and_the_owners_connection.)
     b = make_client.raw(session_id=a.session_id, passwd=a.passwd, last_zxid=a.last_zxid)
     assert b.session_id == a.session_id
     assert b.exists(f"{root}/e").ephemeralOwner == a.session_id
+
+
+def test_wrong_password_and_the_owners_connection(impl, make_client, root):
+    """What a wrong-password reattach does to the real owner. Both servers answer it alike (timeOut 0, session 0,
+    16 zero bytes, then close) and keep the session, its ephemerals and its password. ZooKeeper (3.8 and still
+    today: ZooKeeperServer.processConnectRequest calls serverCnxnFactory.closeSession(sessionId) before
+    reopenSession checks the password) first closes the session's current connection, so anyone who knows a
+    session id can knock its owner off, again and again. zooreg closes nothing of the owner's: its connection,
+    watches and pending work carry on."""
+    owner = make_client.raw()
+    other = make_client.raw()
+    owner.create(f"{root}/e", flags=CreateFlags.EPHEMERAL)
+    assert owner.exists(f"{root}/x", watch=True) is None
+    bad = make_client.raw_socket()
+    bad.handshake(10000, owner.session_id, bytes(b ^ 0xFF for b in owner.passwd))
+    assert (bad.negotiated_timeout, bad.session_id, bad.passwd) == (0, 0, bytes(16))
+    assert read_until_closed(bad.sock, timeout=5) == b""
+    if impl.startswith("zookeeper"):
+        assert read_until_closed(owner.sock, timeout=5) == b""  # the owner's connection is gone
+        owner = make_client.raw(session_id=owner.session_id, passwd=owner.passwd, last_zxid=owner.last_zxid)
+        assert owner.exists(f"{root}/x", watch=True) is None  # its watch went with the connection
+    else:
+        assert owner.ping().err == 0  # the owner's connection is untouched, and so is its watch
+    other.create(f"{root}/x")
+    event = owner.wait_event(timeout=5)
+    assert (event.type, event.path) == (EventType.NODE_CREATED, f"{root}/x")
+    assert other.exists(f"{root}/e").ephemeralOwner == owner.session_id
 
 
 def test_unknown_session_is_rejected(make_client):

@@ -327,7 +327,7 @@ public struct ServerCounters: Sendable, Equatable {
 /// What conf and dirs print (`ZooKeeperServer.dumpConf`).
 public struct ConfigurationReport: Sendable, Equatable {
     public var clientPort: Int
-    /// -1: zooreg has no TLS port.
+    /// `secureClientPort` as configured; -1 without TLS.
     public var secureClientPort: Int = -1
     /// The snapshot directory as ZooKeeper prints it (absolute; ZooKeeper's ends in `/version-2`).
     public var dataDir: String
@@ -380,6 +380,7 @@ public struct ConfigurationReport: Sendable, Equatable {
             maxSessionTimeout: range.upperBound,
             clientPortListenBacklog: configuration.clientPortListenBacklog
         )
+        self.secureClientPort = configuration.tls.secureClientPort ?? -1
     }
 }
 

@@ -24,7 +24,7 @@ enum ConfigurationKeys {
         "mdns.enabled", "mdns.services", "mdns.interfaces", "mdns.protocols", "mdns.basePath",
         "ensemble.etcd", "ensemble.cluster", "ensemble.replicaId", "ensemble.unavailableCloseMs",
         "ensemble.snapshotPort", "ensemble.advertiseHost", "ensemble.compactionIntervalMs",
-    ]
+    ] + TLSConfigurationKeys.accepted
 
     private static let quorumOnly =
         "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the quorum settings and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"
@@ -37,6 +37,9 @@ enum ConfigurationKeys {
         if key.hasPrefix("authProvider.") {
             return "authentication providers cannot be loaded; digest, ip and world are built in"
         }
+        if let explanation = TLSConfigurationKeys.unsupportedExplanation(for: key) {
+            return explanation
+        }
         if key.hasPrefix("quorum.") || key.hasPrefix("multiAddress.") || key.hasPrefix("ssl.") {
             return quorumOnly
         }
@@ -45,12 +48,10 @@ enum ConfigurationKeys {
             "observerMasterPort", "connectToLearnerMasterLimit", "sslQuorum", "sslQuorumReloadCertFiles",
             "portUnification", "oraclePath":
             return quorumOnly
-        case "secureClientPort", "secureClientPortAddress", "client.secure":
-            return "TLS client connections are not supported; use clientPort"
+        case "client.secure":
+            return "client.secure is a client setting (zkCli's -Dzookeeper.client.secure); the server's TLS port is secureClientPort"
         case "localSessionsEnabled", "localSessionsUpgradingEnabled":
             return "local sessions are not supported; every session is global"
-        case "serverCnxnFactory":
-            return "zooreg has its own network layer (SwiftNIO); remove this key"
         default:
             return nil
         }
@@ -64,6 +65,9 @@ enum ConfigurationKeys {
         notes: inout [String],
         location: ConfigurationError.Source
     ) throws(InvalidSetting) {
+        if try TLSConfigurationKeys.assign(key: key, value: value, to: &configuration, notes: &notes, location: location) {
+            return
+        }
         switch key {
         case "dataDir":
             configuration.dataDir = try path(key, value)
@@ -233,6 +237,9 @@ enum ConfigurationKeys {
         }
         if configuration.ensembleEtcd.isEmpty && configuration.ensembleReplicaId != nil {
             return (.inconsistent("ensemble.replicaId is set without ensemble.etcd (the etcd endpoints of the log)"), ["ensemble.etcd", "ensemble.replicaId"])
+        }
+        if let problem = TLSConfigurationKeys.crossCheck(configuration) {
+            return problem
         }
         if configuration.clientPort != 0, configuration.clientPort == configuration.metricsHTTPPort {
             return (

@@ -149,6 +149,10 @@ private struct FileConfigurationBuilder {
         if lines["metricsProvider.className"] == nil && lines["metricsProvider.httpPort"] == nil {
             result.metricsHTTPPort = 0
         }
+        // A file with secureClientPort and no clientPort serves TLS only (ZooKeeper opens no plaintext port then).
+        if result.tls.isEnabled && lines["clientPort"] == nil && !overrides.sets("clientPort") {
+            result.plaintextClientPortEnabled = false
+        }
         if !sawDataDir && overrides.dataDir == nil {
             throw ConfigurationError(
                 .missingKey("dataDir", explanation: "set dataDir in the file or pass a data directory flag"),

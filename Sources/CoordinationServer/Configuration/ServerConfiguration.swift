@@ -30,6 +30,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// ``embedded`` uses `127.0.0.1`.
     public var clientPortAddress: String = "0.0.0.0"
 
+    /// Whether the plaintext `clientPort` listener runs. False only when a zoo.cfg sets `secureClientPort` and no
+    /// `clientPort` (and no flag sets the port): TLS only, as in ZooKeeper.
+    public var plaintextClientPortEnabled: Bool = true
+
+    /// TLS on `secureClientPort` (`ssl.*` keys); see ``ServerTLSSettings``.
+    public var tls = ServerTLSSettings()
+
     /// `clientPortListenBacklog` (default -1: the system's default backlog).
     public var clientPortListenBacklog: Int = -1
 
@@ -134,9 +141,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `metricsProvider.className`: accepted and recorded; zooreg always serves its own Prometheus endpoint.
     public var metricsProviderClassName: String?
 
-    /// `metricsProvider.httpHost`: the address of the Prometheus endpoint (default `0.0.0.0`, as
-    /// ZooKeeper's PrometheusMetricsProvider; ``embedded`` uses `127.0.0.1`).
-    public var metricsHTTPHost: String = "0.0.0.0"
+    /// `metricsProvider.httpHost`: the address of the Prometheus endpoint (default `127.0.0.1`: metrics say much
+    /// about a deployment, so they stay on loopback unless configured otherwise; ZooKeeper's
+    /// PrometheusMetricsProvider defaults to `0.0.0.0`).
+    public var metricsHTTPHost: String = "127.0.0.1"
 
     /// `metricsProvider.httpPort`: the port of the Prometheus endpoint, `GET /metrics` (default 7000, as
     /// ZooKeeper's PrometheusMetricsProvider; 0 = no endpoint).

@@ -55,11 +55,12 @@ final class ServerEngine {
     // MARK: Inputs
 
     /// A new client connection. Returns nil when it must be refused (the caller closes it).
-    func open(channel: Channel) -> ConnectionID? {
+    /// `transportAuth`: ids the transport authenticated (a TLS client certificate's `x509` id).
+    func open(channel: Channel, transportAuth: [Id] = []) -> ConnectionID? {
         loop.preconditionInEventLoop()
         let id = machine.connectionOpened(
             remoteAddress: channel.remoteAddress?.ipAddress ?? "unknown", remotePort: channel.remoteAddress?.port ?? 0,
-            now: Self.now())
+            transportAuth: transportAuth, now: Self.now())
         if let id { channels[id] = channel }
         return id
     }
@@ -104,6 +105,12 @@ final class ServerEngine {
 
     /// The sessions of this replica's clients heard from since `sinceNanos` (ensemble: their leases are renewed).
     func sessionsHeardFrom(sinceNanos: Int64) -> [Int64] { machine.sessionsHeardFrom(sinceNanos: sinceNanos) }
+
+    /// Call once, right after creating the engine: schedules its first tick.
+    func start() {
+        machine.started(now: Self.now(), into: &actions)
+        run()
+    }
 
     func takeSnapshot() {
         machine.takeSnapshot(now: Self.now(), into: &actions)

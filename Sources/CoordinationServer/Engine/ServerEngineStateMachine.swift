@@ -250,7 +250,9 @@ struct ServerEngineStateMachine {
 
     /// A new client connection: its id, or nil when it must be refused (maxClientCnxns from its address, or the
     /// server is stopping); the shell then closes it.
-    mutating func connectionOpened(remoteAddress: String, remotePort: Int, now: EngineTime) -> ConnectionID? {
+    mutating func connectionOpened(
+        remoteAddress: String, remotePort: Int, transportAuth: [Id] = [], now: EngineTime
+    ) -> ConnectionID? {
         if limits.maxClientCnxns > 0, connectionsPerIP[remoteAddress, default: 0] >= limits.maxClientCnxns {
             logger.warning(
                 "Too many connections from one address",
@@ -262,7 +264,7 @@ struct ServerEngineStateMachine {
         nextConnection += 1
         connectionsPerIP[remoteAddress, default: 0] += 1
         connections[id] = Connection(remoteAddress: remoteAddress, remotePort: remotePort, openedAt: now.wallMillis)
-        core.connectionOpened(id, remoteAddress: remoteAddress)
+        core.connectionOpened(id, remoteAddress: remoteAddress, transportAuth: transportAuth)
         return id
     }
 
@@ -539,6 +541,13 @@ struct ServerEngineStateMachine {
         }
         coreActions.removeAll(keepingCapacity: true)
         return loggedAny
+    }
+
+    /// The engine is running: the first tick is scheduled, so that sessions restored from disk expire (with their
+    /// ephemerals) even if no client ever sends anything again. Until this, ticks were only scheduled after input,
+    /// and a restarted server that nobody talked to kept dead sessions forever (found by the simulator).
+    mutating func started(now: EngineTime, into actions: inout [EngineAction]) {
+        scheduleTick(into: &actions)
     }
 
     /// After a batch of inputs (a read burst): one log submission and one write per connection, the next tick,
