@@ -84,6 +84,11 @@ extension ServerConfiguration {
     }
 
     static func readTextFile(atPath path: String) -> Result<String, ReadFailure> {
+        readFile(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A whole file's bytes (configuration files, TLS keys and certificates).
+    static func readFile(atPath path: String) -> Result<[UInt8], ReadFailure> {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return .failure(ReadFailure(errno: errno)) }
         defer { close(fd) }
@@ -98,7 +103,7 @@ extension ServerConfiguration {
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return .success(String(decoding: bytes, as: UTF8.self))
+        return .success(bytes)
     }
 
     struct ReadFailure: Error, CustomStringConvertible {

@@ -198,23 +198,10 @@ enum ServerTLSContextFactory {
     }
 
     static func readFile(_ path: String, key: String) throws(TLSSetupError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw TLSSetupError(key: key, "cannot read \(path): \(String(cString: strerror(errno)))")
+        switch ServerConfiguration.readFile(atPath: path) {
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw TLSSetupError(key: key, "cannot read \(path): \(failure)")
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw TLSSetupError(key: key, "cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
     }
 
     /// A fingerprint of the files' state (modification time and size of each), to notice a change.
