@@ -437,12 +437,9 @@ public struct MemberInfo: Sendable, Equatable {
         address = parts.count > 1 ? String(parts[1]) : ""
     }
 
-    /// host and port of `address` (`host:port`, `[v6]:port`).
+    /// host and port of `address` (`host:port`, `[v6]:port`), parsed as etcd endpoints are.
     public var hostPort: (host: String, port: Int)? {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
+        (try? EtcdClient.parseEndpoint(address)).map { ($0.host, $0.port) }
     }
 }
 

@@ -67,7 +67,8 @@ public final class EtcdClient: Sendable {
         }
     }
 
-    static func parseEndpoint(_ text: String) throws -> Endpoint {
+    /// `http://host:port`, `host:port` or `[v6]:port` (a trailing `/` allowed); `https` is refused.
+    public static func parseEndpoint(_ text: String) throws -> Endpoint {
         var rest = text.trimmingCharacters(in: .whitespaces)
         if rest.hasPrefix("https://") {
             throw EtcdError.invalidEndpoint("\(text): TLS to etcd is not supported yet; use http:// on a trusted network")
