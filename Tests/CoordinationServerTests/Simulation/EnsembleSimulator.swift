@@ -135,11 +135,9 @@ struct EnsembleSimulation {
             lines.append("session \(sid) \(record.timeout) \(record.password)")
         }
         let tree = state.tree
-        var stack = ["/"]
-        while let p = stack.popLast() {
+        for p in tree.paths {
             guard let n = tree.node(at: p) else { continue }
             lines.append("\(p) \(n.stat) \(tree.data(of: n) ?? []) \(tree.acl(of: n))")
-            for c in tree.children(at: p) { stack.append(p == "/" ? "/\(c)" : "\(p)/\(c)") }
         }
         return lines.sorted().joined(separator: "\n")
     }

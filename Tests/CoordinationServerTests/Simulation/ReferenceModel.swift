@@ -85,14 +85,6 @@ struct ReferenceModel: Equatable {
 
     // MARK: Writes
 
-    private func check(create path: String, ephemeral: Bool) -> ErrorCode? {
-        let parent = Self.parent(of: path)
-        guard let p = nodes[parent] else { return .noNode }
-        if p.ephemeralOwner != 0 { return .noChildrenForEphemerals }
-        if nodes[path] != nil { return .nodeExists }
-        return nil
-    }
-
     mutating func create(_ requested: String, data: [UInt8], ephemeralOwner: Int64, sequential: Bool) -> Outcome {
         let parent = Self.parent(of: requested)
         guard let p = nodes[parent] else { return .error(.noNode) }

@@ -28,7 +28,6 @@ struct Simulation {
         var conn: ConnectionID?
         var session: Int64 = 0
         var password: [UInt8] = []
-        var timeout: Int32 = 0
         var handshaking = false
         /// xid → the request and what the model says it gets.
         var expected: [Int32: (request: ZooKeeperRequest, outcome: ReferenceModel.Outcome)] = [:]
@@ -432,7 +431,6 @@ struct Simulation {
             clients[i].pendingSession = 0
             clients[i].session = response.sessionId
             clients[i].password = response.passwd
-            clients[i].timeout = response.timeOut
             sessionInfo[response.sessionId]?.timeout = response.timeOut
         }
     }
@@ -557,13 +555,13 @@ struct Simulation {
     mutating func compareTrees() {
         let tree = h.machine.core.state.tree
         if tree.nodeCount != model.nodes.count {
-            let real = Set(allPaths(tree))
+            let real = Set(tree.paths)
             fail("the tree has \(tree.nodeCount) nodes, the model \(model.nodes.count): only in the tree \(real.subtracting(model.nodes.keys).sorted()), only in the model \(Set(model.nodes.keys).subtracting(real).sorted())")
             return
         }
         for (path, m) in model.nodes {
             guard let n = tree.node(at: path) else {
-                let real = Set(allPaths(tree))
+                let real = Set(tree.paths)
                 fail("\(path) is in the model, not in the tree; only in the tree: \(real.subtracting(model.nodes.keys).sorted())")
                 return
             }
@@ -575,15 +573,5 @@ struct Simulation {
                 return
             }
         }
-    }
-
-    func allPaths(_ tree: DataTree) -> [String] {
-        var out: [String] = []
-        var stack = ["/"]
-        while let p = stack.popLast() {
-            out.append(p)
-            for c in tree.children(at: p) { stack.append(p == "/" ? "/\(c)" : "\(p)/\(c)") }
-        }
-        return out
     }
 }
