@@ -154,6 +154,10 @@ public struct ProtectedCreate: Sendable, Hashable {
             case .delete:
                 // Someone else removed it already.
                 return nextCreate()
+            case .createParents:
+                // An ancestor container was reaped between our look and our create (the container check deletes
+                // empty containers one level per pass): start over from the create, bounded by maxAttempts.
+                return nextCreate()
             default:
                 return .fail(ZooKeeperError(code: code, path: path))
             }

@@ -78,6 +78,18 @@ import ZooKeeperClient
         #expect(machine.parentsCreated() == .create(path: protectedPath, mode: .ephemeralSequential))
     }
 
+    /// The registry's parents are containers: an empty one can be reaped between the shell's exists and its create
+    /// of the child container below it, which fails NONODE. The procedure starts over (it did fail before).
+    @Test func ancestorReapedWhileCreatingParentsStartsOver() {
+        let machine = sequential()
+        _ = machine.start()
+        let parents = machine.createFailed(.noNode)
+        #expect(parents == .createParents(of: protectedPath))
+        #expect(machine.failed(.noNode, during: parents) == .create(path: protectedPath, mode: .ephemeralSequential))
+        #expect(machine.createFailed(.noNode) == .createParents(of: protectedPath))
+        #expect(machine.parentsCreated() == .create(path: protectedPath, mode: .ephemeralSequential))
+    }
+
     @Test func parentGoneDuringVerification() {
         let machine = sequential()
         _ = machine.start()
