@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "ServiceRegistryLAN", targets: ["ServiceRegistryLAN"]),
         // The server as a library, for embedding (and the microbenchmarks' in-process server).
         .library(name: "CoordinationServer", targets: ["CoordinationServer"]),
+        // The snapshot and transaction-log formats, a product so that Fuzz/'s recovery target links it without the
+        // server (and its TLS stack).
+        .library(name: "Persistence", targets: ["Persistence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -8,8 +8,8 @@
 // Each target is an executable exporting LLVMFuzzerTestOneInput (and LLVMFuzzerInitialize, which writes its seeds
 // when ZOOREG_FUZZ_WRITE_SEEDS is set). SwiftPM renames an executable's entry point to `<Target>_main` on Linux, so
 // each target defines that and hands over to libFuzzer's LLVMFuzzerRunDriver (CFuzzDriver); -sanitize=fuzzer links
-// libFuzzer. Only public API of the main package is used; the Jute and Persistence modules, which are not products
-// of it, are imported through the products that contain them (ZooKeeperWire, CoordinationServer).
+// libFuzzer. Only public API of the main package is used; the Jute module, which is not a product of it, is
+// imported through the product that contains it (ZooKeeperWire).
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -54,7 +54,7 @@ let package = Package(
             main("CoordinationCore"), main("ZooKeeperWire"), .product(name: "NIOCore", package: "swift-nio"),
         ]),
         fuzzTarget("FuzzRecovery", [
-            main("CoordinationServer"), main("CoordinationCore"), .product(name: "NIOCore", package: "swift-nio"),
+            main("Persistence"), main("CoordinationCore"), main("ZooKeeperWire"), .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         fuzzTarget("FuzzConfig", [main("CoordinationServer")]),

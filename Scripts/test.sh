@@ -3,8 +3,10 @@
 #   1. Scripts/setup.sh         installs what a fresh Debian 12 lacks (ZooKeeper 3.8, JRE, venv with kazoo...)
 #   2. swift build              builds everything once, debug (.build/debug/zooreg)
 #   3. swift test               the Swift unit tests, reusing that build
-#   3b. Scripts/fuzz.sh --seconds 5   builds the libFuzzer targets (Fuzz/, -sanitize=fuzzer,address, in .build-fuzz)
-#                               and runs each for a few seconds from its seed corpus (Fuzz/Corpus); --long there
+#   3b. Scripts/fuzz.sh --seconds 5 <the wire, core and recovery targets>   builds those libFuzzer targets (Fuzz/,
+#                               -sanitize=fuzzer,address, in .build-fuzz) and runs each for a few seconds from its
+#                               seed corpus (Fuzz/Corpus). The config, registry-JSON and DNS-SD targets link the TLS
+#                               stack, whose sanitizer build costs 5 more minutes: Scripts/fuzz.sh runs all eight
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
 #                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it)
 #   4b. pytest Tests/Interop    the same suite against the replicated implementations, ZK_IMPLS=
@@ -31,7 +33,7 @@
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
 #   SKIP_FUZZ=1            skip step 3b (FUZZ_SECONDS=N: seconds per fuzz target, default 5; FUZZ_TARGETS="..."
-#                          only these targets, e.g. the wire ones, which build in a fraction of the time)
+#                          these targets instead of the five of CI_FUZZ_TARGETS below)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
 #   SKIP_ENSEMBLE_INTEROP=1          skip step 4b
 #   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  extra pytest arguments of step 4b, e.g. "-k watches -x"
@@ -93,8 +95,9 @@ fi
 if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
     # Bounded: the sanitizer build of Fuzz/ in its own scratch path, then each target for a few seconds, one at
     # a time. A crash fails the step; its input is in .build-fuzz/artifacts/<target>/.
+    CI_FUZZ_TARGETS="FuzzServerFrames FuzzRequestDecoders FuzzClientReplies FuzzCoreRequests FuzzRecovery"
     # shellcheck disable=SC2086
-    step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-}
+    step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-$CI_FUZZ_TARGETS}
 fi
 
 run_pytest() {
