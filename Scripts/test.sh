@@ -8,7 +8,8 @@
 #                               seed corpus (Fuzz/Corpus). The config, registry-JSON and DNS-SD targets link the TLS
 #                               stack, whose sanitizer build costs 5 more minutes: Scripts/fuzz.sh runs all eight
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
-#                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it)
+#                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it), one pytest per
+#                               implementation, at once (logs in .build/interop-<impl>.log)
 #   4b. pytest Tests/Interop    the same suite against the replicated implementations, ZK_IMPLS=
 #                               "zooreg-ensemble,zookeeper-ensemble" (3 etcd + 3 zooreg replicas; a 3-node Apache
 #                               ZooKeeper; Tests/Ensemble/cluster.py): clients get the 3-host connect string,
@@ -100,39 +101,23 @@ if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
     step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-$CI_FUZZ_TARGETS}
 fi
 
-run_pytest() {
-    # shellcheck disable=SC2086
-    "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Interop" -q -p no:cacheprovider \
-        --junitxml="$REPO_ROOT/.build/interop-junit.xml" ${PYTEST_ARGS:-}
-    local rc=$?
-    if ((rc == 5)); then
-        echo "pytest collected no tests: that is a failure" >&2
-        return 1
-    fi
-    return $rc
-}
-
-mkdir -p .build
-if [[ ,$ZK_IMPLS, == *,zooreg,* && ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; then
-    echo "warning: zooreg binary ${ZOOREG_BIN:-.build/debug/zooreg} not found; its interop tests will fail" >&2
-fi
-step "interop suite (pytest + zkCli) against: $ZK_IMPLS" run_pytest
-
-run_ensemble_pytest() {
-    # One pytest per ensemble implementation, both at once (the tests mostly wait on the network, so the two
-    # runs overlap well on 2 cores); each writes its own log, shown when both are done.
-    local impl pids=() rc=0 code
-    for impl in zooreg-ensemble zookeeper-ensemble; do
+run_interop_pytest() {  # run_interop_pytest EXTRA_ARGS IMPL...
+    # One pytest per implementation, all at once (the tests mostly wait on the network and on the servers, so the
+    # runs overlap well on 2 cores); each writes its own log (.build/interop-<impl>.log), shown when all are done.
+    local extra=$1 impl pids=() impls=() rc=0 code i
+    shift
+    for impl in "$@"; do
         # shellcheck disable=SC2086
         ZK_IMPLS=$impl "$REPO_ROOT/.venv/bin/python" -m pytest "$REPO_ROOT/Tests/Interop" -q -p no:cacheprovider \
-            --junitxml="$REPO_ROOT/.build/interop-$impl-junit.xml" ${ENSEMBLE_INTEROP_PYTEST_ARGS:-} \
+            --junitxml="$REPO_ROOT/.build/interop-$impl-junit.xml" $extra \
             >"$REPO_ROOT/.build/interop-$impl.log" 2>&1 &
         pids+=($!)
+        impls+=("$impl")
     done
-    for i in 0 1; do
+    for i in "${!pids[@]}"; do
         wait "${pids[$i]}"
         code=$?
-        impl=$([[ $i == 0 ]] && echo zooreg-ensemble || echo zookeeper-ensemble)
+        impl=${impls[$i]}
         echo "--- $impl (exit $code; .build/interop-$impl.log) ---"
         tail -n 60 "$REPO_ROOT/.build/interop-$impl.log"
         if ((code == 5)); then
@@ -144,8 +129,16 @@ run_ensemble_pytest() {
     return $rc
 }
 
+mkdir -p .build
+if [[ ,$ZK_IMPLS, == *,zooreg,* && ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; then
+    echo "warning: zooreg binary ${ZOOREG_BIN:-.build/debug/zooreg} not found; its interop tests will fail" >&2
+fi
+IFS=, read -r -a STANDALONE_IMPLS <<<"$ZK_IMPLS"
+step "interop suite (pytest + zkCli) against: $ZK_IMPLS" run_interop_pytest "${PYTEST_ARGS:-}" "${STANDALONE_IMPLS[@]}"
+
 if [[ ${SKIP_ENSEMBLE_INTEROP:-0} != 1 ]]; then
-    step "interop suite against the ensembles: zooreg-ensemble,zookeeper-ensemble" run_ensemble_pytest
+    step "interop suite against the ensembles: zooreg-ensemble,zookeeper-ensemble" \
+        run_interop_pytest "${ENSEMBLE_INTEROP_PYTEST_ARGS:-}" zooreg-ensemble zookeeper-ensemble
 fi
 
 run_avahi_live() {
