@@ -27,11 +27,17 @@ public struct CoordinationState: Sendable {
     public internal(set) var tree: DataTree
     public internal(set) var sessions: [Int64: SessionRecord]
     public internal(set) var lastZxid: Int64
+    /// The connection each session was attached through when the snapshot this state was read from was taken
+    /// (empty otherwise; `apply` does not maintain it: `CoordinationStateMachine` tracks connections). An ensemble
+    /// replica restarted from a snapshot restores it, so that it fences a moved session's stale requests
+    /// (SESSIONMOVED) as the replicas that never stopped do; a standalone server ignores it.
+    public internal(set) var connectionOwners: [Int64: UInt64]
 
     public init() {
         tree = DataTree()
         sessions = [:]
         lastZxid = 0
+        connectionOwners = [:]
     }
 
     /// Applies a transaction. Watch triggers are appended to `triggers`.
@@ -78,13 +84,16 @@ public struct CoordinationState: Sendable {
     // MARK: Snapshots
 
     static let snapshotMagic: Int32 = 0x5A52_534E  // "ZRSN"
-    static let snapshotVersion: Int32 = 1
+    /// Version 2 added each session's owning connection; version 1 snapshots are still read (no owners).
+    static let snapshotVersion: Int32 = 2
 
     /// What a snapshot writer needs, taken in O(pages): the sessions, the ACL lists and the node pages. Later
     /// changes to this state copy only what they touch, so the image can be encoded on another thread while the
     /// live state moves on.
-    public func snapshotImage() -> SnapshotImage {
-        SnapshotImage(lastZxid: lastZxid, sessions: sessions, aclLists: tree.acls.lists, pages: tree.pages, nodeCount: tree.nodeCount)
+    public func snapshotImage(connectionOwners: [Int64: UInt64] = [:]) -> SnapshotImage {
+        SnapshotImage(
+            lastZxid: lastZxid, sessions: sessions, connectionOwners: connectionOwners, aclLists: tree.acls.lists,
+            pages: tree.pages, nodeCount: tree.nodeCount)
     }
 
     /// Serializes the whole state.
@@ -96,16 +105,20 @@ public struct CoordinationState: Sendable {
         do {
             guard try b.readJuteInt() == Self.snapshotMagic else { throw SnapshotError.malformed("bad magic") }
             let version = try b.readJuteInt()
-            guard version == Self.snapshotVersion else { throw SnapshotError.malformed("unknown version \(version)") }
+            guard version == 1 || version == Self.snapshotVersion else {
+                throw SnapshotError.malformed("unknown version \(version)")
+            }
             lastZxid = try b.readJuteLong()
             let sessionCount = try b.readJuteInt()
             guard sessionCount >= 0 else { throw SnapshotError.malformed("session count") }
             sessions = [:]
+            connectionOwners = [:]
             for _ in 0..<sessionCount {
                 let id = try b.readJuteLong()
                 let timeout = try b.readJuteInt()
                 let password = try b.readJuteBuffer() ?? []
                 sessions[id] = SessionRecord(timeout: timeout, password: password)
+                if version >= 2, try b.readJuteBool() { connectionOwners[id] = UInt64(bitPattern: try b.readJuteLong()) }
             }
             var table = ACLTable()
             let listCount = try b.readJuteInt()
@@ -135,11 +148,13 @@ public struct CoordinationState: Sendable {
 public struct SnapshotImage: Sendable {
     public let lastZxid: Int64
     let sessions: [Int64: SessionRecord]
+    let connectionOwners: [Int64: UInt64]
     let aclLists: [[ACL]]
     let pages: NodePages
     let nodeCount: Int
 
-    /// Serializes the image: header, sessions, ACL lists, then every node (path, data, ACL reference, stat).
+    /// Serializes the image: header, sessions (id, timeout, password, owning connection if any), ACL lists, then
+    /// every node (path, data, ACL reference, stat).
     public func encode(into b: inout ByteBuffer) {
         var nodeBytes = 0
         for p in pages.pages { nodeBytes += p.bytes.count - p.garbage }
@@ -163,6 +178,12 @@ public struct SnapshotImage: Sendable {
             b.writeJuteLong(id)
             b.writeJuteInt(s.timeout)
             b.writeJuteBuffer(s.password)
+            if let owner = connectionOwners[id] {
+                b.writeJuteBool(true)
+                b.writeJuteLong(Int64(bitPattern: owner))
+            } else {
+                b.writeJuteBool(false)
+            }
         }
         b.writeJuteInt(Int32(aclLists.count))
         for l in aclLists { b.writeJuteVector(l) { $0.writeJuteRecord($1) } }

@@ -35,7 +35,13 @@ public struct CoordinationStateMachine: Sendable {
 
     /// Starts from recovered state. Every restored session gets a full timeout from `now` to reconnect, as in
     /// ZooKeeper.
-    public init(state: CoordinationState, config: CoreConfiguration, now: CoreTime) {
+    ///
+    /// - Parameter restoringConnectionOwners: an ensemble replica (whose connections are log entries that every
+    ///   replica applies) restores which connection each session was attached through when the snapshot was
+    ///   taken, as the replicas that never stopped know it. Otherwise a stale request of a session that had moved
+    ///   before the snapshot would be fenced (SESSIONMOVED) by them and applied by this replica. A standalone
+    ///   server's connections die with it, so it starts with none.
+    public init(state: CoordinationState, config: CoreConfiguration, now: CoreTime, restoringConnectionOwners: Bool = false) {
         self.state = state
         self.config = config
         self.expiry = ExpiryQueue(interval: Int64(config.tickTime), now: now.monotonic)
@@ -48,9 +54,24 @@ public struct CoordinationStateMachine: Sendable {
         self.lastACLChangeZxid = state.lastZxid
         if let digest = config.superDigest, digest.hasPrefix("super:") { superId = digest }
         for (id, record) in state.sessions {
-            live[id] = LiveSession(connection: nil, timeout: record.timeout)
+            var owner: ConnectionID? = nil
+            if restoringConnectionOwners, let raw = state.connectionOwners[id] {
+                owner = ConnectionID(raw)
+                // Known as the other replicas know it, so that its later disconnect entry releases the session.
+                connections[ConnectionID(raw)] = ConnectionState(sessionId: id, authInfo: [], remoteAddress: "")
+            }
+            live[id] = LiveSession(connection: owner, timeout: record.timeout)
             expiry.touch(id, timeout: Int64(record.timeout), now: now.monotonic)
         }
+        self.state.connectionOwners = [:]
+    }
+
+    /// A consistent image of the state for a snapshot, with the connection each session is attached through
+    /// (see `init(state:config:now:restoringConnectionOwners:)`).
+    public func snapshotImage() -> SnapshotImage {
+        var owners: [Int64: UInt64] = [:]
+        for (id, session) in live { if let c = session.connection { owners[id] = c.raw } }
+        return state.snapshotImage(connectionOwners: owners)
     }
 
     // MARK: Read-only views for the shell (4lw, metrics)
@@ -195,7 +216,8 @@ public struct CoordinationStateMachine: Sendable {
                 return
             }
             if live[origin.sessionId] != nil && live[origin.sessionId]?.connection == nil {
-                // A replica restarted from a snapshot knows no connection: the first one heard from owns the session.
+                // No connection owns the session (its last one closed, or a replica restarted from a version 1
+                // snapshot, which did not record owners): the first one heard from owns it, on every replica alike.
                 live[origin.sessionId]?.connection = id
             }
         }

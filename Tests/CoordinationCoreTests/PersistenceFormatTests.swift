@@ -195,6 +195,29 @@ import ZooKeeperWire
         return b
     }
 
+    /// Version 2 records each session's owning connection (an ensemble replica restores it); version 1, written
+    /// before, is still read, with no owners.
+    @Test func snapshotOwnersInVersion2AndNoneInVersion1() throws {
+        let pw = [UInt8](repeating: 7, count: 16)
+        let root = SnapshotWriter.Node(path: "/")
+        for version: Int32 in [1, 2] {
+            var w = SnapshotWriter()
+            w.header(version: version, lastZxid: 9)
+            w.sessions([(5, 4000, pw), (6, 6000, pw)], owners: [5: 0x0100_0000_0000_1001])
+            w.acls([ACLs.openUnsafe])
+            w.nodes([root])
+            let state = try CoordinationState(snapshot: &w.buffer)
+            #expect(state.sessions.keys.sorted() == [5, 6])
+            #expect(state.sessions[6]?.timeout == 6000)
+            #expect(state.connectionOwners == (version == 2 ? [5: 0x0100_0000_0000_1001] : [:]))
+            // Written again, it is version 2 with the same owners.
+            var again = ByteBuffer()
+            state.snapshotImage(connectionOwners: state.connectionOwners).encode(into: &again)
+            #expect(again.getInteger(at: 4, as: Int32.self) == 2)
+            #expect(try CoordinationState(snapshot: &again).connectionOwners == state.connectionOwners)
+        }
+    }
+
     @Test func snapshotRoundTrips() throws {
         let d = Self.busyHistory()
         var b = Self.snapshotBytes(d.state)
@@ -308,6 +331,7 @@ struct SnapshotWriter {
     }
 
     var buffer = ByteBuffer()
+    var version = CoordinationState.snapshotVersion
 
     mutating func string(_ s: String) {
         buffer.writeInteger(Int32(s.utf8.count))
@@ -315,18 +339,23 @@ struct SnapshotWriter {
     }
 
     mutating func header(version: Int32 = CoordinationState.snapshotVersion, lastZxid: Int64 = 0) {
+        self.version = version
         buffer.writeInteger(CoordinationState.snapshotMagic)
         buffer.writeInteger(version)
         buffer.writeInteger(lastZxid)
     }
 
-    mutating func sessions(_ list: [(Int64, Int32, [UInt8])]) {
+    /// Version 2 writes after each password whether the session has an owning connection, then its id.
+    mutating func sessions(_ list: [(Int64, Int32, [UInt8])], owners: [Int64: UInt64] = [:]) {
         buffer.writeInteger(Int32(list.count))
         for (id, timeout, pw) in list {
             buffer.writeInteger(id)
             buffer.writeInteger(timeout)
             buffer.writeInteger(Int32(pw.count))
             buffer.writeBytes(pw)
+            guard version >= 2 else { continue }
+            buffer.writeInteger(UInt8(owners[id] == nil ? 0 : 1))
+            if let owner = owners[id] { buffer.writeInteger(owner) }
         }
     }
 

@@ -55,10 +55,38 @@ struct ReplicaCluster {
         for r in which { while applied[r] < log.count { deliver(to: r) } }
     }
 
+    /// Replica `r`'s snapshot bytes: the tree, the sessions and the connection each session is attached through.
     func image(_ r: Int) -> ByteBuffer {
         var b = ByteBuffer()
-        replicas[r].machine.core.state.snapshotImage().encode(into: &b)
+        replicas[r].machine.core.snapshotImage().encode(into: &b)
         return b
+    }
+
+    /// Replica `r`'s state in a canonical text: every node in path order with its data and stat, the sessions with
+    /// their connections, and the zxid. (A replica restored from a snapshot lays its node pages out in another
+    /// order, so its snapshot bytes differ from a peer's in node order only.)
+    func contents(_ r: Int) -> String {
+        let core = replicas[r].machine.core
+        var image = image(r)
+        let owners = (try? CoordinationState(snapshot: &image).connectionOwners) ?? [:]
+        let tree = core.state.tree
+        var out = "zxid \(core.lastZxid)\n"
+        for (id, s) in core.state.sessions.sorted(by: { $0.key < $1.key }) {
+            out += "session \(id) \(s.timeout) \(s.password) owner \(owners[id].map(String.init) ?? "-")\n"
+        }
+        for path in tree.paths.sorted() {
+            out += "\(path) \(tree.data(at: path) ?? []) \(tree.node(at: path)!.stat) \(tree.acl(of: tree.node(at: path)!))\n"
+        }
+        return out
+    }
+
+    /// Replica `r` restarts from a snapshot it takes now, through the snapshot bytes: same state, no connections of
+    /// its own, a new incarnation. It resumes the log where it was.
+    mutating func restartFromSnapshot(_ r: Int, seed: UInt64, startMillis: Int64 = 60_000) throws {
+        var bytes = image(r)
+        let recovered = try CoordinationState(snapshot: &bytes)
+        replicas[r] = EngineHarness(
+            ordering: .ordered(replicaId: UInt8(r + 1)), seed: seed, recovered: recovered, startMillis: startMillis)
     }
 }
 
@@ -279,19 +307,66 @@ struct ReplicaCluster {
         randomTraffic(40, on: [0, 1, 2])
         cluster.settle()
         // Replica 3 restarts from its snapshot: same state, no connections, a new incarnation.
-        let snapshot = cluster.replicas[2].machine.core.state
-        let position = cluster.applied[2]
-        cluster.replicas[2] = EngineHarness(
-            ordering: .ordered(replicaId: 3), seed: seed &+ 100, recovered: snapshot, startMillis: 60_000)
-        cluster.applied[2] = position
+        try cluster.restartFromSnapshot(2, seed: seed &+ 100)
         randomTraffic(60, on: [0, 1])
         cluster.settle()
-        #expect(cluster.image(0) == cluster.image(2), "the restarted replica matches, byte for byte")
+        #expect(cluster.contents(0) == cluster.contents(2), "the restarted replica matches")
         #expect(cluster.image(0) == cluster.image(1))
         for r in 0..<3 { #expect(cluster.replicas[r].violations.isEmpty, "\(cluster.replicas[r].violations)") }
         // Replica 1's authenticated client may still write its node; the restarted replica agrees.
         let versions = (0..<3).map { cluster.replicas[$0].machine.core.state.tree.node(at: "/private")?.stat.version }
         #expect(Set(versions).count == 1)
+    }
+
+    /// A session moves from replica 1 to replica 2 while replica 1 holds a write of it that it could not append.
+    /// Replica 3 then restarts from a snapshot, and the stale write lands after that. Every replica fails it with
+    /// SESSIONMOVED, the restarted one included, because the snapshot records which connection each session is
+    /// attached through. (Before snapshots recorded it, the restarted replica let the first connection it heard
+    /// from own the session and applied the stale write: its tree diverged.)
+    @Test func aReplicaRestartedFromASnapshotFencesAStaleRequestOfAMovedSession() throws {
+        var cluster = ReplicaCluster(seed: 21)
+        let a = cluster.replicas[0].open()
+        cluster.replicas[0].handshake(a, timeout: 4000)
+        cluster.settle()
+        cluster.replicas[0].send(a, create("/v", "0"))
+        cluster.settle()
+        let session = try #require(cluster.replicas[0].outputs[a]?.session)
+        let lastSeen = try #require(cluster.replicas[0].replies(a).last).zxid
+        cluster.replicas[0].send(a, setData("/v", "stale"))
+        cluster.replicas[0].readComplete()
+        let held = cluster.replicas[0].ordered
+        cluster.replicas[0].ordered = []
+        #expect(!held.isEmpty)
+        let b = cluster.replicas[1].open()
+        cluster.replicas[1].handshake(b, timeout: 4000, sessionId: session.sessionId, password: session.passwd, lastZxidSeen: lastSeen)
+        cluster.replicas[1].send(b, setData("/v", "new"))
+        cluster.settle([1, 2])
+        cluster.settle([1, 2])
+        #expect(cluster.replicas[1].replies(b).map(\.err) == [0])
+        try cluster.restartFromSnapshot(2, seed: 77)
+        #expect(cluster.contents(2) == cluster.contents(1), "the snapshot carries the session's connection")
+        cluster.revision += 1
+        cluster.log.append(LogDelivery(revision: cluster.revision, entries: held))
+        cluster.settle()
+        for r in 0..<3 {
+            let data = try #require(cluster.replicas[r].machine.core.state.tree.data(at: "/v"))
+            #expect(String(decoding: data, as: UTF8.self) == "new", "replica \(r + 1)")
+        }
+        #expect(cluster.contents(0) == cluster.contents(1))
+        #expect(cluster.contents(1) == cluster.contents(2), "the restarted replica did not diverge")
+        // The session's connection closes: every replica releases the session, the restarted one too (it knows
+        // the connection from its snapshot), and a later connection of it is then its owner everywhere.
+        cluster.replicas[1].perform { machine, now, actions in machine.connectionClosed(b, now: now, into: &actions) }
+        cluster.settle()
+        #expect(cluster.contents(1) == cluster.contents(2))
+        let c = cluster.replicas[0].open()
+        cluster.replicas[0].handshake(c, timeout: 4000, sessionId: session.sessionId, password: session.passwd)
+        cluster.settle()
+        cluster.replicas[0].send(c, setData("/v", "after"))
+        cluster.settle()
+        #expect(cluster.replicas[0].replies(c).map(\.err) == [0])
+        #expect(cluster.contents(0) == cluster.contents(1))
+        #expect(cluster.contents(1) == cluster.contents(2))
     }
 
     /// A closed connection is a log entry: every replica drops it at the same position, and a replica restarted

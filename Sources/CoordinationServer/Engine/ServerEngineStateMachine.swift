@@ -214,7 +214,10 @@ struct ServerEngineStateMachine {
         self.limits = Limits(configuration: configuration)
         self.ordering = ordering
         self.logger = logger
-        self.core = CoordinationStateMachine(state: recovered, config: configuration.coreConfiguration, now: now.core)
+        var ordered = false
+        if case .ordered = ordering { ordered = true }
+        self.core = CoordinationStateMachine(
+            state: recovered, config: configuration.coreConfiguration, now: now.core, restoringConnectionOwners: ordered)
         self.submittedZxid = recovered.lastZxid
         self.gate = DurabilityGate(durableZxid: recovered.lastZxid)
         self.pacer = CommitPacer(settings: configuration.commitPacing)
@@ -796,7 +799,7 @@ struct ServerEngineStateMachine {
         snapshotThreshold = nextSnapshotThreshold()
         submitPendingRecords(force: true, now: now, into: &actions)  // its transactions go to the log before the roll
         // A consistent copy in O(pages); later writes copy what they touch.
-        actions.append(.takeSnapshot(core.state.snapshotImage()))
+        actions.append(.takeSnapshot(core.snapshotImage()))
     }
 
     mutating func snapshotCompleted(zxid: Int64, error: (any Error)?) {
