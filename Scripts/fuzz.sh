@@ -57,7 +57,8 @@ build() {
     for p in "${products[@]:-all}"; do
         local args=()
         [[ $p != all ]] && args=(--product "$p")
-        swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" -c debug "${args[@]}" \
+        # shellcheck disable=SC2086
+        swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" -c debug "${args[@]}" ${SWIFT_BUILD_FLAGS:-} \
             -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 |
             grep -v -e "Cannot export local symbol" -e "prohibited flag(s): -D_REENTRANT"
         rc=${PIPESTATUS[0]}

@@ -33,6 +33,7 @@
 #   ZK_IMPLS=zookeeper     run the interop suite against Apache ZooKeeper only (or "zooreg" for ours only)
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
+#   SWIFT_BUILD_FLAGS="..."  extra flags of the swift builds (steps 2 and 3b); .ci/run sets --disable-index-store
 #   SKIP_FUZZ=1            skip step 3b (FUZZ_SECONDS=N: seconds per fuzz target, default 5; FUZZ_TARGETS="..."
 #                          these targets instead of the five of CI_FUZZ_TARGETS below)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
@@ -86,7 +87,8 @@ step "generated records up to date (Scripts/generate-records.py --check)" python
 
 if [[ ${SKIP_SWIFT:-0} != 1 ]]; then
     # One build of everything (the 2-core machine builds once); swift test reuses it.
-    if step "swift build" swift build --build-tests; then
+    # shellcheck disable=SC2086
+    if step "swift build" swift build --build-tests ${SWIFT_BUILD_FLAGS:-}; then
         step "swift test" swift test --skip-build
     else
         SUMMARY+=("SKIP  swift test (build failed)")
