@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
         .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
         .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
+        .library(name: "ZooKeeperRecipes", targets: ["ZooKeeperRecipes"]),
         .library(name: "AvahiDNSSD", targets: ["AvahiDNSSD"]),
         .library(name: "ServiceRegistryLAN", targets: ["ServiceRegistryLAN"]),
         // The server as a library, for embedding (and the microbenchmarks' in-process server).
@@ -129,6 +130,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "ZooKeeperRecipes",
+            dependencies: [
+                "ZooKeeperClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // libavahi-client (Debian's libavahi-client-dev): the only C API of Avahi the project touches.
         .systemLibrary(
             name: "CAvahiClient",
@@ -210,7 +221,7 @@ let package = Package(
             name: "zooreg",
             dependencies: [
                 "CoordinationServer", "ServiceRegistry", "ServiceRegistryLAN", "AvahiDNSSD", "ZooKeeperClient",
-                "LoadGenerator", "EtcdClient", "EnsembleEtcd",
+                "LoadGenerator", "EtcdClient", "EnsembleEtcd", "ZooKeeperRecipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -269,6 +280,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ZooKeeperRecipesTests",
+            dependencies: [
+                "ZooKeeperRecipes", "ZooKeeperClient", "CoordinationServer", "TestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
