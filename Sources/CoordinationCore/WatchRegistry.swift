@@ -43,6 +43,18 @@ public struct WatchRegistry: Sendable {
     /// Number of (path, watcher) registrations across both tables.
     public var count: Int { data.values.reduce(0) { $0 + $1.count } + child.values.reduce(0) { $0 + $1.count } }
 
+    /// Data watches only (what ZooKeeper's wchs counts): watchers with one, paths with one, and (path, watcher)
+    /// pairs. O(data watches), no sorting.
+    public func dataWatchSummary() -> (watchers: Int, paths: Int, total: Int) {
+        var watchers: Set<Int64> = []
+        var total = 0
+        for ws in data.values {
+            total += ws.count
+            for w in ws.keys { watchers.insert(w) }
+        }
+        return (watchers.count, data.count, total)
+    }
+
     public var watchedPathCount: Int { Set(data.keys).union(child.keys).count }
 
     public var watcherCount: Int { byWatcher.count }

@@ -46,8 +46,13 @@ public enum FourLetterWordRenderer {
             renderDump(snapshot, into: &out)
         case .wchs, .wchc, .wchp:
             guard snapshot.isServing else { return notServingMessage + "\n" }
-            renderWatches(snapshot.dataWatches, word: word, into: &out)
-            out += "\n"
+            if word == .wchs, let summary = snapshot.dataWatchSummary {
+                out += "\(summary.sessions) connections watching \(summary.paths) paths\n"
+                out += "Total watches:\(summary.total)\n"
+            } else {
+                renderWatches(snapshot.dataWatches, word: word, into: &out)
+                out += "\n"
+            }
         case .mntr:
             guard snapshot.isServing else { return notServingMessage + "\n" }
             renderMonitor(snapshot, into: &out)

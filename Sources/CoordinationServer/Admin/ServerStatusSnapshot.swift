@@ -51,6 +51,9 @@ public struct ServerStatusSnapshot: Sendable, Equatable {
     /// Data watches, those set by getData and exists: the only ones ZooKeeper's wchs, wchc and wchp list
     /// (its DataTree dumps `dataWatches` only; child watches are left out).
     public var dataWatches: [Watch] = []
+    /// wchs's figures when the list above was not built (the server computes only what the asked word prints):
+    /// sessions with a data watch, paths with one, and data watches in all.
+    public var dataWatchSummary: WatchSummary? = nil
     /// All watches, data and child: `zk_watch_count`.
     public var totalWatchCount: Int = 0
 
@@ -230,6 +233,19 @@ public struct ConnectionStatus: Sendable, Equatable {
 }
 
 /// One data watch: a session watching a path.
+/// wchs's three figures.
+public struct WatchSummary: Sendable, Equatable {
+    public var sessions: Int
+    public var paths: Int
+    public var total: Int
+
+    public init(sessions: Int, paths: Int, total: Int) {
+        self.sessions = sessions
+        self.paths = paths
+        self.total = total
+    }
+}
+
 public struct Watch: Sendable, Equatable, Hashable {
     public var sessionId: Int64
     public var path: String

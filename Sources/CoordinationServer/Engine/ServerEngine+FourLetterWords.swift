@@ -16,14 +16,23 @@ extension ServerEngine {
             default: break
             }
         }
-        let text = FourLetterWordRenderer.render(known, snapshot: statusSnapshot(asking: id), whitelisted: whitelisted)
+        let snapshot = whitelisted ? statusSnapshot(asking: id, for: known) : ServerStatusSnapshot(
+            version: ServerVersion.full(zooregVersion: ServerEngine.version),
+            configuration: ConfigurationReport(configuration, boundClientPort: boundPort))
+        let text = FourLetterWordRenderer.render(known, snapshot: snapshot, whitelisted: whitelisted)
         var buffer = channel.allocator.buffer(capacity: text.utf8.count)
         buffer.writeString(text)
         channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    /// Everything the four-letter words report, read from the engine and the core.
-    func statusSnapshot(asking: ConnectionID?) -> ServerStatusSnapshot {
+    /// What the four-letter word `word` reports (everything when nil), read from the engine and the core.
+    ///
+    /// This runs on the engine's thread, so only what the word prints is built: with 200,000 watches and 2,000
+    /// connections, building every list for every word (the sorted watch list, the ephemerals by session, every
+    /// connection's figures) held the engine for 1-3 s per `srvr` or `mntr`, long enough for pinging sessions to
+    /// expire (found by the soak test, Tests/Reliability).
+    func statusSnapshot(asking: ConnectionID?, for word: FourLetterWord? = nil) -> ServerStatusSnapshot {
+        func needs(_ words: FourLetterWord...) -> Bool { word.map(words.contains) ?? true }
         var s = ServerStatusSnapshot(
             version: ServerVersion.full(zooregVersion: ServerEngine.version),
             configuration: ConfigurationReport(configuration, boundClientPort: boundPort))
@@ -40,7 +49,44 @@ extension ServerEngine {
         s.lastProcessedZxid = core.lastZxid
         // ZooKeeper counts the root twice ("" and "/").
         s.nodeCount = core.state.tree.nodeCount + 1
-        s.connections = connections.sorted { $0.key < $1.key }.map { id, c in
+        if needs(.cons, .stat) { s.connections = connectionStatuses(asking: asking) }
+        let watches = core.watches
+        if needs(.wchc, .wchp) {
+            s.dataWatches = watches.dataWatchList().map { Watch(sessionId: $0.watcher, path: $0.path) }
+        } else if needs(.wchs) {
+            let summary = watches.dataWatchSummary()
+            s.dataWatchSummary = WatchSummary(sessions: summary.watchers, paths: summary.paths, total: summary.total)
+        }
+        if needs(.mntr) { s.totalWatchCount = watches.count }
+        if needs(.dump) {
+            s.sessionExpiryBuckets = core.sessionExpiryBuckets.map {
+                SessionExpiryBucket(expirationTime: $0.time, sessionIds: $0.keys.sorted())
+            }
+            let ephemerals = core.state.tree.ephemerals
+            s.ephemeralsBySession = ephemerals.keys.sorted().map { SessionEphemerals(sessionId: $0, paths: ephemerals[$0]!.sorted()) }
+        }
+        if needs(.mntr) {
+            s.ephemeralsCount = core.state.tree.ephemerals.values.reduce(0) { $0 + $1.count }
+            s.approximateDataSize = Int64(core.state.tree.approximateDataSize)
+            (s.openFileDescriptorCount, s.maxFileDescriptorCount) = Self.fileDescriptorCounts()
+        }
+        s.globalSessionCount = core.sessionCount
+        s.uptimeMilliseconds = ServerClock.wallMillis() - startedAt
+        if needs(.envi) { s.environment = EnvironmentEntry.current(zookeeperVersion: s.version) }
+        s.counters.snapshotCount = machine.snapshotsTaken
+        s.counters.expiredSessionCount = machine.expiredSessions
+        if let sharedLog {
+            // Every replica applies the whole log and serves reads, as a ZooKeeper follower does; none leads.
+            s.serverState = "follower"
+            s.sharedLog = sharedLog.status
+        }
+        return s
+    }
+
+    /// Every connection's figures (cons, stat), in connection order.
+    private func connectionStatuses(asking: ConnectionID?) -> [ConnectionStatus] {
+        let core = machine.core
+        return machine.connections.sorted { $0.key < $1.key }.map { id, c in
             let sid = core.session(of: id) ?? 0
             return ConnectionStatus(
                 remoteAddress: c.remoteAddress, remotePort: c.remotePort, queuedRequests: Int64(c.outstanding),
@@ -50,26 +96,6 @@ extension ServerEngine {
                 lastCxid: c.received > 0 ? Int64(c.lastXid) : nil, lastZxid: c.received > 0 ? c.lastZxid : -1,
                 lastResponseTime: c.lastResponseTime)
         }
-        let watches = core.watches
-        s.dataWatches = watches.dataWatchList().map { Watch(sessionId: $0.watcher, path: $0.path) }
-        s.totalWatchCount = watches.count
-        s.sessionExpiryBuckets = core.sessionExpiryBuckets.map { SessionExpiryBucket(expirationTime: $0.time, sessionIds: $0.keys.sorted()) }
-        let ephemerals = core.state.tree.ephemerals
-        s.ephemeralsBySession = ephemerals.keys.sorted().map { SessionEphemerals(sessionId: $0, paths: ephemerals[$0]!.sorted()) }
-        s.ephemeralsCount = ephemerals.values.reduce(0) { $0 + $1.count }
-        s.globalSessionCount = core.sessionCount
-        s.approximateDataSize = Int64(core.state.tree.approximateDataSize)
-        s.uptimeMilliseconds = ServerClock.wallMillis() - startedAt
-        s.environment = EnvironmentEntry.current(zookeeperVersion: s.version)
-        (s.openFileDescriptorCount, s.maxFileDescriptorCount) = Self.fileDescriptorCounts()
-        s.counters.snapshotCount = machine.snapshotsTaken
-        s.counters.expiredSessionCount = machine.expiredSessions
-        if let sharedLog {
-            // Every replica applies the whole log and serves reads, as a ZooKeeper follower does; none leads.
-            s.serverState = "follower"
-            s.sharedLog = sharedLog.status
-        }
-        return s
     }
 
     func resetStatistics() {
