@@ -9,12 +9,15 @@ import ZooKeeperWire
 /// The ensemble's seeded simulation: three replica engines over one in-memory shared log (`ReplicaCluster`).
 /// Clients on every replica send random requests; replicas append at random moments and apply the log at their
 /// own pace, so some fall far behind; the log expires random sessions (a lease that ran out) and carries
-/// disconnects; a replica dies (its unappended requests are lost with its connections) and comes back either from
-/// its own last state or, wiped, from a peer's snapshot taken at the peer's position (bytes encoded and decoded, as
-/// the snapshot transfer does), and then applies the log from that position.
+/// disconnects; a client moves its session to another replica while its old replica holds a write of it that it
+/// could not append yet, and that stale batch lands later; a replica dies (its unappended requests are lost with
+/// its connections) and comes back from a snapshot of its own last state or, wiped, from a peer's snapshot taken
+/// at the peer's position (bytes encoded and decoded, as on disk and in the snapshot transfer), and then applies
+/// the log from that position.
 ///
 /// Checked after every delivery: every replica that reaches a log position has the same state there (every node's
-/// data, Stat and ACL, every session, the zxid) as the first replica that reached it. At the end all
+/// data, Stat and ACL, every session with the connection it is attached through, the zxid) as the first replica
+/// that reached it. At the end all
 /// replicas apply the whole log and are identical, and no engine broke a promise (durability, reply order).
 struct EnsembleSimulation {
     let seed: UInt64
@@ -25,7 +28,9 @@ struct EnsembleSimulation {
     var clients: [(replica: Int, id: ConnectionID)] = []
     var step = 0
     var failure: String?
-    var stats = (requests: 0, deliveries: 0, deaths: 0, bootstraps: 0, expiries: 0, comparisons: 0)
+    var stats = (requests: 0, deliveries: 0, deaths: 0, bootstraps: 0, expiries: 0, comparisons: 0, moves: 0, staleLandings: 0)
+    /// Batches a replica could not append before its client moved away (a cut-off replica's queue), to land later.
+    var held: [[LogEntry]] = []
 
     static let paths = ["/a", "/b", "/a/x", "/b/y", "/e", "/q-"]
 
@@ -57,9 +62,10 @@ struct EnsembleSimulation {
             }
             if failure != nil { return }
         }
+        while !held.isEmpty { landHeld() }
         cluster.settle()
         for r in 0..<3 { recordImage(r) }
-        let states = (0..<3).map { canonical(cluster.replicas[$0].machine.core.state) }
+        let states = (0..<3).map { canonical($0) }
         if states[0] != states[1] || states[0] != states[2] { fail("after the whole log the replicas differ") }
     }
 
@@ -70,8 +76,10 @@ struct EnsembleSimulation {
         case 680..<880: deliver(rng.below(3), count: 1 + rng.below(rng.below(4) == 0 ? 40 : 3))
         case 880..<900: expireRandomSession()
         case 900..<930: disconnect()
-        case 930..<960: connect(on: rng.below(3))
-        case 960..<990: for r in 0..<3 { cluster.replicas[r].advance(millis: Int64(1 + rng.below(50))) }
+        case 930..<950: connect(on: rng.below(3))
+        case 950..<965: moveSession()
+        case 965..<975: landHeld()
+        case 975..<990: for r in 0..<3 { cluster.replicas[r].advance(millis: Int64(1 + rng.below(50))) }
         default: killAndRestart(rng.below(3))
         }
     }
@@ -116,7 +124,7 @@ struct EnsembleSimulation {
     /// bytes: a replica bootstrapped from a snapshot lays its node store out afresh.)
     mutating func recordImage(_ r: Int) {
         let position = cluster.applied[r]
-        let state = canonical(cluster.replicas[r].machine.core.state)
+        let state = canonical(r)
         if let first = images[position] {
             stats.comparisons += 1
             if first != state {
@@ -129,10 +137,16 @@ struct EnsembleSimulation {
         }
     }
 
-    func canonical(_ state: CoordinationState) -> String {
+    /// Replica `r`'s state as sorted lines. A session's connection is part of it: every replica applies the same
+    /// connects and disconnects, and decides SESSIONMOVED from it.
+    func canonical(_ r: Int) -> String {
+        let core = cluster.replicas[r].machine.core
+        let state = core.state
+        var image = cluster.image(r)
+        let owners = (try? CoordinationState(snapshot: &image))?.connectionOwners ?? [:]
         var lines = ["zxid \(state.lastZxid)"]
         for (sid, record) in state.sessions.sorted(by: { $0.key < $1.key }) {
-            lines.append("session \(sid) \(record.timeout) \(record.password)")
+            lines.append("session \(sid) \(record.timeout) \(record.password) on \(owners[sid].map(String.init) ?? "-")")
         }
         let tree = state.tree
         for p in tree.paths {
@@ -157,23 +171,60 @@ struct EnsembleSimulation {
         cluster.replicas[r].perform { machine, now, actions in machine.connectionClosed(id, now: now, into: &actions) }
     }
 
-    /// Replica `r` is killed: what it had not appended is gone with its connections. It comes back from its own
-    /// state, or (half the time) wiped, from a peer's snapshot at the peer's position.
+    /// A connected client moves its session to another replica (as after a timeout or a cut-off). Half the time
+    /// the old replica first takes a write of it that it cannot append: that batch is held back and lands later,
+    /// after the move, where every replica must fence it (SESSIONMOVED) alike.
+    mutating func moveSession() {
+        guard !clients.isEmpty else { return }
+        let k = rng.below(clients.count)
+        let (r, id) = clients[k]
+        guard let session = cluster.replicas[r].outputs[id]?.session, session.sessionId != 0,
+            !cluster.replicas[r].closed.contains(id)
+        else { return }
+        if rng.below(2) == 0 {
+            cluster.replicas[r].send(id, setData(Self.paths[rng.below(2)], "stale\(step)"))
+            cluster.replicas[r].readComplete()
+            let entries = cluster.replicas[r].ordered
+            cluster.replicas[r].ordered = []
+            if !entries.isEmpty { held.append(entries) }
+        }
+        let target = (r + 1 + rng.below(2)) % 3
+        let lastSeen = cluster.replicas[r].replies(id).last?.zxid ?? 0
+        let moved = cluster.replicas[target].open()
+        cluster.replicas[target].handshake(
+            moved, timeout: session.timeOut, sessionId: session.sessionId, password: session.passwd,
+            lastZxidSeen: lastSeen)
+        clients[k] = (target, moved)
+        stats.moves += 1
+    }
+
+    /// The oldest held-back batch lands in the log now.
+    mutating func landHeld() {
+        guard !held.isEmpty else { return }
+        cluster.revision += 1
+        cluster.log.append(LogDelivery(revision: cluster.revision, entries: held.removeFirst()))
+        stats.staleLandings += 1
+    }
+
+    /// Replica `r` is killed: what it had not appended is gone with its connections. It comes back from a snapshot
+    /// of its own state, or (half the time) wiped, from a peer's snapshot at the peer's position: through the
+    /// snapshot bytes either way, as from disk or the snapshot transfer.
     mutating func killAndRestart(_ r: Int) {
         stats.deaths += 1
-        var state = cluster.replicas[r].machine.core.state
-        var position = cluster.applied[r]
+        var source = r
         let peers = (0..<3).filter { $0 != r }
         if rng.below(2) == 0, let peer = peers.randomElement(using: &rng) {
-            var bytes = cluster.image(peer)
-            do {
-                state = try CoordinationState(snapshot: &bytes)
-            } catch {
-                fail("a peer's snapshot does not load: \(error)")
-                return
-            }
-            position = cluster.applied[peer]
+            source = peer
             stats.bootstraps += 1
+        }
+        var bytes = cluster.image(source)
+        let position = cluster.applied[source]
+        let state: CoordinationState
+        do {
+            state = try CoordinationState(snapshot: &bytes)
+        } catch {
+            fail("replica \(source + 1)'s snapshot does not load: \(error)")
+            return
         }
         clients.removeAll { $0.replica == r }
         cluster.replicas[r] = EngineHarness(

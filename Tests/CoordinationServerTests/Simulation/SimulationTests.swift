@@ -49,7 +49,7 @@ import Testing
         let first = UInt64(Self.env("SIM_FIRST_SEED") ?? 1)
         let seeds = Self.env("SIM_SEED").map { [UInt64($0)] } ?? (0..<UInt64(Self.env("SIM_ENSEMBLE_SEEDS") ?? 10)).map { first + $0 }
         let steps = Self.env("SIM_ENSEMBLE_STEPS") ?? 1500
-        var total = (steps: 0, requests: 0, deliveries: 0, deaths: 0, bootstraps: 0, expiries: 0, comparisons: 0)
+        var total = (steps: 0, requests: 0, deliveries: 0, deaths: 0, bootstraps: 0, expiries: 0, comparisons: 0, moves: 0, stale: 0)
         for seed in seeds {
             await Task.yield()
             var sim = EnsembleSimulation(seed: seed)
@@ -63,9 +63,13 @@ import Testing
             total.bootstraps += sim.stats.bootstraps
             total.expiries += sim.stats.expiries
             total.comparisons += sim.stats.comparisons
+            total.moves += sim.stats.moves
+            total.stale += sim.stats.staleLandings
         }
-        print("ensemble simulation: \(seeds.count) seeds, \(total.steps) steps, \(total.requests) requests, \(total.deliveries) deliveries, \(total.comparisons) same-position comparisons, \(total.deaths) replica deaths (\(total.bootstraps) bootstrapped from a peer's snapshot), \(total.expiries) log expiries")
-        if seeds.count >= 5 && steps >= 1000 { #expect(total.comparisons > 0 && total.bootstraps > 0 && total.deaths > 0) }
+        print("ensemble simulation: \(seeds.count) seeds, \(total.steps) steps, \(total.requests) requests, \(total.deliveries) deliveries, \(total.comparisons) same-position comparisons, \(total.deaths) replica deaths (\(total.bootstraps) bootstrapped from a peer's snapshot), \(total.expiries) log expiries, \(total.moves) session moves (\(total.stale) stale batches landed after)")
+        if seeds.count >= 5 && steps >= 1000 {
+            #expect(total.comparisons > 0 && total.bootstraps > 0 && total.deaths > 0 && total.moves > 0 && total.stale > 0)
+        }
     }
 
     @Test func aSeedReproducesExactly() {
