@@ -33,7 +33,8 @@
 #   ZK_IMPLS=zookeeper     run the interop suite against Apache ZooKeeper only (or "zooreg" for ours only)
 #   ZOOREG_BIN=path        the zooreg binary to test (default .build/debug/zooreg)
 #   SKIP_SWIFT=1           skip steps 2-3 (iterating on the interop suite)
-#   SWIFT_BUILD_FLAGS="..."  extra flags of the swift builds (steps 2 and 3b); .ci/run sets --disable-index-store
+#   SWIFT_BUILD_FLAGS="..."  extra flags of the swift builds (steps 2 and 3b). Not --disable-index-store: on Linux
+#                          the test discovery of --build-tests reads the index store
 #   SKIP_FUZZ=1            skip step 3b (FUZZ_SECONDS=N: seconds per fuzz target, default 5; FUZZ_TARGETS="..."
 #                          these targets instead of the five of CI_FUZZ_TARGETS below)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
