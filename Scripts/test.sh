@@ -18,7 +18,8 @@
 #                               .build/interop-<impl>.log); about 4 minutes
 #   5. pytest Tests/LAN         the LAN suite: zooreg publishing and browsing DNS-SD services through real
 #                               avahi-daemons, one per simulated host (network namespaces, Scripts/mdns-lab.sh;
-#                               root). The lab is taken down afterwards, even on failure
+#                               root). The lab is taken down afterwards, even on failure. It runs (after the
+#                               Avahi binding's live tests) in the background while step 6 runs
 #   6. pytest Tests/Ensemble   the replicated ensemble: 3 zooreg replicas over a 3-member etcd cluster and a 3-node
 #                               Apache ZooKeeper ensemble through the same fault and consistency tests (bounded)
 #   6b. pytest Tests/Reliability  crash loops and soak (bounded, about 3 minutes): kill -9 of a standalone zooreg
@@ -174,7 +175,12 @@ run_lan() {
     return $rc
 }
 
-if [[ ${SKIP_LAN:-0} != 1 ]]; then
+lan_group() {
+    # Steps 5a and 5b, in the background while the ensemble suite runs (both mostly wait: on mDNS timers in
+    # network namespaces, and on etcd and the replicas on loopback; they share nothing). Its steps' summary lines
+    # go to a file for the parent shell.
+    SUMMARY=()
+    FAILED=0
     if [[ ! -x ${ZOOREG_BIN:-.build/debug/zooreg} ]]; then
         echo "warning: zooreg binary ${ZOOREG_BIN:-.build/debug/zooreg} not found; the LAN suite will fail" >&2
     fi
@@ -182,7 +188,33 @@ if [[ ${SKIP_LAN:-0} != 1 ]]; then
         step "Avahi binding against a real avahi-daemon (AvahiLiveTests, in a lab host)" run_avahi_live
     fi
     step "LAN suite (avahi-daemon per simulated host, network namespaces)" run_lan
+    printf '%s\n' "${SUMMARY[@]}" >"$REPO_ROOT/.build/lan-group.summary"
+    exit "$FAILED"
+}
+
+LAN_PID=""
+if [[ ${SKIP_LAN:-0} != 1 ]]; then
+    rm -f "$REPO_ROOT/.build/lan-group.summary"
+    echo
+    echo "==> Avahi and LAN steps start in the background, alongside the ensemble suite (.build/lan-group.log)"
+    (lan_group) >"$REPO_ROOT/.build/lan-group.log" 2>&1 &
+    LAN_PID=$!
 fi
+
+join_lan_group() {
+    [[ -n $LAN_PID ]] || return 0
+    wait "$LAN_PID"
+    local rc=$? line
+    echo
+    echo "==> Avahi and LAN steps (ran alongside the ensemble suite; .build/lan-group.log)"
+    cat "$REPO_ROOT/.build/lan-group.log"
+    if [[ -f $REPO_ROOT/.build/lan-group.summary ]]; then
+        while IFS= read -r line; do SUMMARY+=("$line"); done <"$REPO_ROOT/.build/lan-group.summary"
+    else
+        SUMMARY+=("FAIL  Avahi and LAN steps (no summary: exit $rc)")
+    fi
+    ((rc == 0)) || FAILED=1
+}
 
 run_ensemble() {
     # The replicated ensemble (Tests/Ensemble): 3 zooreg replicas over 3 etcd members, and 3 Apache ZooKeeper
@@ -203,6 +235,7 @@ run_ensemble() {
 if [[ ${SKIP_ENSEMBLE:-0} != 1 ]]; then
     step "ensemble suite (3 zooreg replicas over 3 etcd members, and a 3-node ZooKeeper ensemble)" run_ensemble
 fi
+join_lan_group
 
 run_reliability() {
     # Crash loops and soak (Tests/Reliability): bounded here; each test prints its seed, and a failure report
