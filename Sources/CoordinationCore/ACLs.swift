@@ -63,6 +63,7 @@ public enum ACLs {
         case "ip": return IPAddressPattern.matches(address: authId, pattern: aclExpression)
         case "digest": return authId == aclExpression
         case X509Scheme.name: return X509Scheme.matches(authId: authId, aclExpression: aclExpression)
+        case SASLScheme.name: return SASLScheme.matches(authId: authId, aclExpression: aclExpression)
         default: return false
         }
     }
@@ -80,7 +81,10 @@ public enum ACLs {
                 append(entry, to: &result)
             case "auth":
                 var any = false
-                for auth in authInfo where auth.scheme == "digest" || auth.scheme == "super" || auth.scheme == X509Scheme.name {
+                for auth in authInfo
+                where auth.scheme == "digest" || auth.scheme == "super" || auth.scheme == X509Scheme.name
+                    || auth.scheme == SASLScheme.name
+                {
                     // Only authenticated schemes count (ip is not one); super adds nothing assignable.
                     if auth.scheme == "super" { continue }
                     append(ACL(perms: entry.perms, id: auth), to: &result)
@@ -96,6 +100,9 @@ public enum ACLs {
                 append(entry, to: &result)
             case X509Scheme.name:
                 guard X509Scheme.isValidDistinguishedName(id.id) else { return nil }
+                append(entry, to: &result)
+            case SASLScheme.name:
+                guard SASLScheme.isValid(id.id) else { return nil }
                 append(entry, to: &result)
             case "ip":
                 guard IPAddressPattern.isValid(id.id) else { return nil }

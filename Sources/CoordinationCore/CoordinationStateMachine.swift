@@ -13,6 +13,7 @@ public struct CoordinationStateMachine: Sendable {
         var sessionId: Int64?
         var authInfo: [Id]
         var remoteAddress: String
+        var sasl = SASLExchange()
     }
 
     struct LiveSession: Sendable {
@@ -194,9 +195,11 @@ public struct CoordinationStateMachine: Sendable {
     /// the replica that took the request saw when it appended it, which the request is prepared with (as a
     /// ZooKeeper follower forwards a request with its connection's auth info), so that every replica decides the
     /// same whatever it knows of that connection (a replica restarted from a snapshot knows none).
+    ///
+    /// `saslNonce`: with a `.sasl` request, fresh random text from the shell for a DIGEST-MD5 challenge.
     public mutating func receive(
         _ id: ConnectionID, xid: Int32, request: ZooKeeperRequest, now: CoreTime,
-        origin: (sessionId: Int64, authInfo: [Id])? = nil, into actions: inout [CoreAction]
+        origin: (sessionId: Int64, authInfo: [Id])? = nil, saslNonce: String = "", into actions: inout [CoreAction]
     ) {
         if let origin, origin.sessionId != 0 {
             var adopted = false
@@ -272,6 +275,8 @@ public struct CoordinationStateMachine: Sendable {
             reply(id, xid, .ok, .sync(SyncResponse(path: r.path)), into: &actions)
         case .auth(let packet):
             auth(packet, id: id, xid: xid, into: &actions)
+        case .sasl(let request):
+            sasl(request.token, id: id, xid: xid, nonce: saslNonce, into: &actions)
         case .setWatches(let w):
             setWatches(
                 relativeZxid: w.relativeZxid, data: w.dataWatches, exist: w.existWatches, child: w.childWatches,
@@ -481,6 +486,39 @@ public struct CoordinationStateMachine: Sendable {
         case "ip":
             actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .ok, response: .empty), after: state.lastZxid))
         default:
+            actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .authFailed, response: .empty), after: state.lastZxid))
+            actions.append(.close(id, reason: .authFailed))
+        }
+    }
+
+    /// ZooKeeperServer.processSasl: each token is answered at once, under zxid 0; a completed exchange adds
+    /// `sasl:<user>` (and `super` for a `zookeeper.superUser`); a failed one is answered AUTHFAILED and the
+    /// connection closed (its session lives on).
+    private mutating func sasl(_ token: [UInt8], id: ConnectionID, xid: Int32, nonce: String, into actions: inout [CoreAction]) {
+        guard var exchange = connections[id]?.sasl else { return }
+        let outcome: SASLExchange.Outcome
+        if let users = config.saslUsers, !nonce.isEmpty {
+            outcome = exchange.evaluate(token, users: users, nonce: nonce)
+        } else {
+            outcome = .failed("SASL is not configured")
+        }
+        connections[id]?.sasl = exchange
+        switch outcome {
+        case .token(let next):
+            actions.append(.send(
+                id, .reply(xid: xid, zxid: 0, err: .ok, response: .sasl(SetSASLResponse(token: next))), after: state.lastZxid))
+        case .authenticated(let user, let next):
+            var ids = connections[id]?.authInfo ?? []
+            let newId = Id(scheme: SASLScheme.name, id: user)
+            if !ids.contains(newId) { ids.append(newId) }
+            let superUser = config.saslSuperUsers.contains(user)
+            if superUser, !ids.contains(Id(scheme: "super", id: "")) { ids.append(Id(scheme: "super", id: "")) }
+            connections[id]?.authInfo = ids
+            actions.append(.authentication(id, .succeeded(newId, superUser: superUser)))
+            actions.append(.send(
+                id, .reply(xid: xid, zxid: 0, err: .ok, response: .sasl(SetSASLResponse(token: next))), after: state.lastZxid))
+        case .failed(let reason):
+            actions.append(.authentication(id, .failed(scheme: SASLScheme.name, reason: reason)))
             actions.append(.send(id, .reply(xid: xid, zxid: 0, err: .authFailed, response: .empty), after: state.lastZxid))
             actions.append(.close(id, reason: .authFailed))
         }

@@ -30,12 +30,19 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var extendedTypesEnabled: Bool
     public var containerCheckInterval: Int64
     public var containerMaxPerMinute: Int
+    /// The users SASL DIGEST-MD5 authenticates (a JAAS file's `Server` section); nil: SASL is not configured, and
+    /// a client's SASL token is refused with AUTHFAILED.
+    public var saslUsers: JAASDigestUsers?
+    /// `zookeeper.superUser`: SASL ids that also get `super`.
+    public var saslSuperUsers: [String]
 
     public init(
         tickTime: Int32 = 2000, minSessionTimeout: Int32? = nil, maxSessionTimeout: Int32? = nil,
         superDigest: String? = nil, extendedTypesEnabled: Bool = false, containerCheckInterval: Int64 = 60_000,
-        containerMaxPerMinute: Int = 10_000
+        containerMaxPerMinute: Int = 10_000, saslUsers: JAASDigestUsers? = nil, saslSuperUsers: [String] = []
     ) {
+        self.saslUsers = saslUsers
+        self.saslSuperUsers = saslSuperUsers
         self.tickTime = tickTime
         self.minSessionTimeout = minSessionTimeout ?? tickTime * 2
         self.maxSessionTimeout = maxSessionTimeout ?? tickTime * 20
@@ -63,6 +70,16 @@ public enum CoreAction: Sendable, Equatable {
     case send(ConnectionID, OutboundFrame, after: Int64)
     /// Close the connection once what was queued for it before has been sent.
     case close(ConnectionID, reason: CloseReason)
+    /// For the server's log: the connection authenticated, or failed to (SASL). Carries no secret.
+    case authentication(ConnectionID, AuthenticationEvent)
+}
+
+/// What the shell logs about a connection's authentication.
+public enum AuthenticationEvent: Sendable, Equatable {
+    /// The connection is now also `id` (and `super`, when `superUser`).
+    case succeeded(Id, superUser: Bool)
+    /// The exchange failed; `reason` says why in words ("wrong password", "unknown user"), never with a secret.
+    case failed(scheme: String, reason: String)
 }
 
 public enum CloseReason: String, Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Crypto
 
-// Building blocks of ZooKeeper's SASL DIGEST-MD5 authentication (not yet wired to a request opcode): the users of
+// Building blocks of ZooKeeper's SASL DIGEST-MD5 authentication (driven per connection by `SASLExchange`): the users of
 // a JAAS file's `Server` section, and the server side of RFC 2831's exchange as Java's DIGEST-MD5 SaslServer runs
 // it for ZooKeeper (protocol `zookeeper`, server name and realm `zk-sasl-md5`, qop `auth`). Pure: the nonce comes
 // from the caller.
@@ -147,7 +147,9 @@ public struct DigestMD5Server: Sendable {
         let ha1 = Self.ha1(user: user, realm: realm, password: password, nonce: nonce, cnonce: cnonce, authzid: authzid)
         let expected = Self.kd(ha1, nonce: nonce, nc: nc, cnonce: cnonce, qop: qop, a2: "AUTHENTICATE:" + Self.digestURI)
         guard expected == response.lowercased() else { throw .badResponse }
-        authorizationID = authzid ?? user
+        // ZooKeeper's SaslServerCallbackHandler authorizes every authenticated client and sets the authorized id
+        // from the authentication id (the user name), whatever authzid the client asked for.
+        authorizationID = user
         let rspauth = Self.kd(ha1, nonce: nonce, nc: nc, cnonce: cnonce, qop: qop, a2: ":" + Self.digestURI)
         return Array("rspauth=\(rspauth)".utf8)
     }

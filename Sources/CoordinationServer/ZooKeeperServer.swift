@@ -48,12 +48,19 @@ public final class ZooKeeperServer: Service, Sendable {
             // TLS files first: a bad key store stops the server before it touches the data.
             let tlsReloader = configuration.tls.isEnabled
                 ? try TLSContextReloader(settings: configuration.tls, logger: logger) : nil
+            // So does an unusable JAAS file (SASL).
+            let saslUsers = try configuration.sasl.loadUsers()
+            if let saslUsers, let file = configuration.sasl.jaasLoginConfig {
+                logger.info(
+                    "SASL DIGEST-MD5 authentication enabled",
+                    metadata: ["jaas.file": "\(file)", "jaas.section": "\(configuration.sasl.loginSection)", "users": "\(saslUsers.passwords.count)"])
+            }
             let (persistence, state, replayed) = try PersistenceContext.recover(configuration: configuration, logger: logger)
             let engine = try await loop.submit {
                 NIOLoopBound(
                     ServerEngine(
                         loop: loop, configuration: configuration, persistence: persistence, recovered: state,
-                        sharedLog: sharedLog, logger: logger),
+                        sharedLog: sharedLog, saslUsers: saslUsers, logger: logger),
                     eventLoop: loop)
             }.get()
             try await loop.submit { engine.value.start() }.get()

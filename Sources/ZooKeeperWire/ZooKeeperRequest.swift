@@ -33,6 +33,9 @@ public enum ZooKeeperRequest: Sendable, Hashable {
     case getAllChildrenNumber(GetAllChildrenNumberRequest)
     case addWatch(AddWatchRequest)
     case whoAmI
+    /// One token of a SASL exchange (opcode 102, a `GetSASLRequest` body), sent right after the handshake by
+    /// kazoo's `sasl_options` and by the Java client with a JAAS `Client` section.
+    case sasl(GetSASLRequest)
 
     /// The operation code that goes in the request header.
     @inlinable
@@ -66,6 +69,7 @@ public enum ZooKeeperRequest: Sendable, Hashable {
         case .getAllChildrenNumber: return .getAllChildrenNumber
         case .addWatch: return .addWatch
         case .whoAmI: return .whoAmI
+        case .sasl: return .sasl
         }
     }
 
@@ -89,14 +93,14 @@ public enum ZooKeeperRequest: Sendable, Hashable {
         case .getEphemerals(let r): return r.prefixPath
         case .getAllChildrenNumber(let r): return r.path
         case .addWatch(let r): return r.path
-        case .ping, .closeSession, .multi, .multiRead, .reconfig, .auth, .setWatches, .setWatches2, .whoAmI:
+        case .ping, .closeSession, .multi, .multiRead, .reconfig, .auth, .setWatches, .setWatches2, .whoAmI, .sasl:
             return nil
         }
     }
 
     /// Decodes the body of a request with operation code `opCode`; the body must be consumed entirely.
     ///
-    /// Operation codes a client never sends (notification, sasl, deleteContainer, createSession, error) and
+    /// Operation codes a client never sends (notification, deleteContainer, createSession, error) and
     /// unknown ones throw `WireError.unknownOpCode`.
     public static func decode(
         opCode: Int32, from body: inout ByteBuffer, allowTrailingBytes: Bool = false
@@ -136,9 +140,10 @@ public enum ZooKeeperRequest: Sendable, Hashable {
         case .getEphemerals: return .getEphemerals(try body.readWireRecord(GetEphemeralsRequest.self))
         case .getAllChildrenNumber: return .getAllChildrenNumber(try body.readWireRecord(GetAllChildrenNumberRequest.self))
         case .addWatch: return .addWatch(try body.readWireRecord(AddWatchRequest.self))
+        case .sasl: return .sasl(try body.readWireRecord(GetSASLRequest.self))
         case .multi: return .multi(try decodeMultiOps(from: &body, allowed: Self.isMultiWrite))
         case .multiRead: return .multiRead(try decodeMultiOps(from: &body, allowed: Self.isMultiRead))
-        case .notification, .sasl, .deleteContainer, .createSession, .error:
+        case .notification, .deleteContainer, .createSession, .error:
             throw .unknownOpCode(opCode)
         }
     }
@@ -196,6 +201,7 @@ public enum ZooKeeperRequest: Sendable, Hashable {
         case .getEphemerals(let r): r.juteEncode(into: &buffer)
         case .getAllChildrenNumber(let r): r.juteEncode(into: &buffer)
         case .addWatch(let r): r.juteEncode(into: &buffer)
+        case .sasl(let r): r.juteEncode(into: &buffer)
         case .multi(let ops), .multiRead(let ops):
             for op in ops {
                 MultiHeader(type: op.opCode.rawValue, done: false, err: -1).juteEncode(into: &buffer)

@@ -25,6 +25,8 @@ public enum ZooKeeperResponse: Sendable, Hashable {
     /// The reply to addWatch: ZooKeeper sends a 4-byte `ErrorResponse{err: 0}`.
     case addWatch
     case reconfig(GetDataResponse)
+    /// The server's next SASL token (the Java client reads the same bytes as a `GetSASLRequest`).
+    case sasl(SetSASLResponse)
 
     /// Encodes the body (server side).
     public func encodeBody(into buffer: inout ByteBuffer) {
@@ -45,6 +47,7 @@ public enum ZooKeeperResponse: Sendable, Hashable {
         case .whoAmI(let r): r.juteEncode(into: &buffer)
         case .addWatch: ErrorResponse(err: 0).juteEncode(into: &buffer)
         case .reconfig(let r): r.juteEncode(into: &buffer)
+        case .sasl(let r): r.juteEncode(into: &buffer)
         case .multi(let results):
             for result in results { result.encode(into: &buffer) }
             MultiResult.endMarker.juteEncode(into: &buffer)
@@ -76,7 +79,8 @@ public enum ZooKeeperResponse: Sendable, Hashable {
             _ = try body.readWireRecord(ErrorResponse.self)
             response = .addWatch
         case .reconfig: response = .reconfig(try body.readWireRecord())
-        case .notification, .sasl, .deleteContainer, .createSession, .error:
+        case .sasl: response = .sasl(try body.readWireRecord())
+        case .notification, .deleteContainer, .createSession, .error:
             throw .unknownOpCode(opCode.rawValue)
         }
         if body.readableBytes != 0 { throw .jute(.trailingBytes(count: body.readableBytes)) }

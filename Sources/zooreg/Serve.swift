@@ -66,6 +66,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ensemble-cluster"), help: "The ensemble's name, its key prefix in etcd (ensemble.cluster; default zooreg).")
     var ensembleCluster: String?
 
+    @Option(
+        name: .customLong("jaas-config"),
+        help: "JAAS file whose Server section lists the SASL DIGEST-MD5 users (jaasLoginConfig).")
+    var jaasConfig: String?
+
     @Option(name: .customLong("replica-id"), help: "This replica's id in the ensemble, 1-127 (ensemble.replicaId).")
     var replicaId: String?
 
@@ -84,7 +89,7 @@ struct Serve: AsyncParsableCommand {
             dataDir: dataDir, dataLogDir: dataLogDir, clientPort: port, clientPortAddress: address, tickTime: tickTime,
             metricsHTTPPort: metricsPort, mdnsEnabled: mdns, mdnsServices: mdnsServices, mdnsInterfaces: mdnsInterfaces,
             mdnsProtocols: mdnsProtocols, ensembleEtcd: ensembleEtcd, ensembleCluster: ensembleCluster,
-            ensembleReplicaId: replicaId)
+            ensembleReplicaId: replicaId, jaasLoginConfig: jaasConfig)
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration.resolve(configFile: configPath ?? configOption, overrides: overrides)
@@ -102,6 +107,12 @@ struct Serve: AsyncParsableCommand {
                 FileHandleOutput.standardError("zooreg: invalid configuration: \(configPath ?? configOption ?? "TLS"): \(error)\n")
                 throw ExitCode(2)
             }
+        }
+        do {
+            _ = try configuration.sasl.loadUsers()
+        } catch {
+            FileHandleOutput.standardError("zooreg: invalid configuration: \(error)\n")
+            throw ExitCode(2)
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         var metrics: ServerMetrics?

@@ -137,9 +137,9 @@ struct CoreDriver {
     // MARK: Requests
 
     @discardableResult
-    mutating func send(_ id: ConnectionID, _ request: ZooKeeperRequest, xid: Int32) -> [CoreAction] {
+    mutating func send(_ id: ConnectionID, _ request: ZooKeeperRequest, xid: Int32, saslNonce: String = "") -> [CoreAction] {
         var actions: [CoreAction] = []
-        machine.receive(id, xid: xid, request: request, now: clock.now, into: &actions)
+        machine.receive(id, xid: xid, request: request, now: clock.now, saslNonce: saslNonce, into: &actions)
         return record(actions)
     }
 

@@ -78,6 +78,7 @@ import ZooKeeperWire
                 case .send(let id, let frame, let after):
                     if gate.admit(frame, to: id, after: after) { written.append((id, frame)) }
                 case .close: Issue.record("unexpected close")
+                case .authentication: Issue.record("unexpected authentication")
                 }
             }
         }

@@ -203,10 +203,12 @@ import Testing
         #expect(c.ensembleCompactionIntervalMs == 5000)
         #expect(c.isEnsembleReplica)
         #expect(c.warnings.isEmpty)
-        // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort and the TLS keys
-        // (TLSConfigurationTests).
+        // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort, the TLS keys
+        // (TLSConfigurationTests) and the SASL keys (SASLServerTests).
         let keys = try JavaPropertiesReader.entries(of: text).map(\.key)
-        #expect(Set(ConfigurationKeys.accepted).subtracting(keys).subtracting(TLSConfigurationKeys.accepted) == ["admin.serverPort"])
+        #expect(
+            Set(ConfigurationKeys.accepted).subtracting(keys).subtracting(TLSConfigurationKeys.accepted)
+                .subtracting(SASLConfigurationKeys.accepted) == ["admin.serverPort"])
     }
 
     @Test func ensembleKeysRejectBadValuesAndHalfConfigurations() throws {

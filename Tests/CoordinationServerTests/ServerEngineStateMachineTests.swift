@@ -86,7 +86,8 @@ struct EngineHarness {
 
     init(
         configure: (inout ServerConfiguration) -> Void = { _ in }, ordering: ServerEngineStateMachine.Ordering = .local, seed: UInt64 = 1,
-        recovered: CoordinationState = CoordinationState(), startMillis: Int64 = 0, now start: EngineTime? = nil
+        recovered: CoordinationState = CoordinationState(), startMillis: Int64 = 0, now start: EngineTime? = nil,
+        saslUsers: JAASDigestUsers? = nil
     ) {
         var configuration = ServerConfiguration(dataDir: "/unused")
         configuration.snapCount = 1_000_000
@@ -95,7 +96,7 @@ struct EngineHarness {
         now.wallMillis += startMillis
         machine = ServerEngineStateMachine(
             configuration: configuration, recovered: recovered, now: now, ordering: ordering,
-            random: TestRandom(state: seed), logger: Logger(label: "engine-test"))
+            random: TestRandom(state: seed), saslUsers: saslUsers, logger: Logger(label: "engine-test"))
     }
 
     mutating func perform(_ body: (inout ServerEngineStateMachine, EngineTime, inout [EngineAction]) -> Void) {

@@ -90,8 +90,12 @@ class ServerError(RuntimeError):
 class Server:
     """One server process with its own port, data dir and zoo.cfg; restartable on the same port and data."""
 
-    def __init__(self, impl: str, workdir: Path, port: Optional[int] = None, **overrides) -> None:
+    def __init__(self, impl: str, workdir: Path, port: Optional[int] = None,
+                 jvm_flags: Optional[list] = None, **overrides) -> None:
+        """jvm_flags: extra JVM options for ZooKeeper only (e.g. -Djava.security.auth.login.config=...), for
+        settings ZooKeeper reads as system properties and zooreg from zoo.cfg."""
         self.impl = impl
+        self.jvm_flags = list(jvm_flags or [])
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -143,7 +147,7 @@ class Server:
         if self.impl == IMPL_ZOOKEEPER:
             jvm_props = [f"-D{k}={self.settings[k]}" for k in JVM_ONLY_KEYS if k in self.settings]
             return ["java", "-Xms32m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    *jvm_props, "-cp", ":".join(ZOOKEEPER_JARS),
+                    *jvm_props, *self.jvm_flags, "-cp", ":".join(ZOOKEEPER_JARS),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.cfg_path)]
         if self.impl == IMPL_ZOOREG:
             binary = zooreg_binary()

@@ -283,6 +283,14 @@ private func checkRequest(
         ])))
     }
 
+    @Test func sasl() throws {
+        // kazoo's first DIGEST-MD5 token: xid 1, opcode 102, an empty buffer.
+        #expect(try checkRequest(hex("00000001 00000066 00000000")).request == .sasl(GetSASLRequest(token: [])))
+        // The server's challenge "ab" under zxid 0, as ZooKeeperServer.processSasl replies.
+        #expect(try checkReply(hex("00000001 00000000 00000000 00000000 00000002 6162"), op: .sasl, xid: 1, zxid: 0)
+            == .sasl(SetSASLResponse(token: Array("ab".utf8))))
+    }
+
     @Test func createContainerAndEphemeral() throws {
         // hand-packed createContainer; kazoo's Create body with flags 4.
         let request = try checkRequest(hex(

@@ -24,7 +24,7 @@ enum ConfigurationKeys {
         "mdns.enabled", "mdns.services", "mdns.interfaces", "mdns.protocols", "mdns.basePath",
         "ensemble.etcd", "ensemble.cluster", "ensemble.replicaId", "ensemble.unavailableCloseMs",
         "ensemble.snapshotPort", "ensemble.advertiseHost", "ensemble.compactionIntervalMs",
-    ] + TLSConfigurationKeys.accepted
+    ] + TLSConfigurationKeys.accepted + SASLConfigurationKeys.accepted
 
     private static let quorumOnly =
         "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the quorum settings and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"
@@ -35,7 +35,7 @@ enum ConfigurationKeys {
             return "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the server.N lines and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"
         }
         if key.hasPrefix("authProvider.") {
-            return "authentication providers cannot be loaded; digest, ip and world are built in"
+            return "authentication providers cannot be loaded; digest, ip, world, x509 and sasl are built in"
         }
         if let explanation = TLSConfigurationKeys.unsupportedExplanation(for: key) {
             return explanation
@@ -68,6 +68,7 @@ enum ConfigurationKeys {
         if try TLSConfigurationKeys.assign(key: key, value: value, to: &configuration, notes: &notes, location: location) {
             return
         }
+        if try SASLConfigurationKeys.assign(key: key, value: value, to: &configuration) { return }
         switch key {
         case "dataDir":
             configuration.dataDir = try path(key, value)

@@ -30,6 +30,8 @@ extension ServerConfiguration {
         public var ensembleEtcd: String?
         public var ensembleCluster: String?
         public var ensembleReplicaId: String?
+        /// `jaasLoginConfig`: the JAAS file of SASL DIGEST-MD5 users.
+        public var jaasLoginConfig: String?
 
         public init(
             dataDir: String? = nil,
@@ -59,7 +61,8 @@ extension ServerConfiguration {
             mdnsBasePath: String? = nil,
             ensembleEtcd: String? = nil,
             ensembleCluster: String? = nil,
-            ensembleReplicaId: String? = nil
+            ensembleReplicaId: String? = nil,
+            jaasLoginConfig: String? = nil
         ) {
             self.dataDir = dataDir
             self.dataLogDir = dataLogDir
@@ -89,6 +92,7 @@ extension ServerConfiguration {
             self.ensembleEtcd = ensembleEtcd
             self.ensembleCluster = ensembleCluster
             self.ensembleReplicaId = ensembleReplicaId
+            self.jaasLoginConfig = jaasLoginConfig
         }
 
         /// The configuration with these overrides applied and checked. Errors have the `.commandLine` source.
@@ -146,6 +150,7 @@ extension ServerConfiguration {
             add("ensemble.etcd", ensembleEtcd)
             add("ensemble.cluster", ensembleCluster)
             add("ensemble.replicaId", ensembleReplicaId)
+            add("jaasLoginConfig", jaasLoginConfig)
             return out
         }
 

@@ -37,6 +37,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// TLS on `secureClientPort` (`ssl.*` keys); see ``ServerTLSSettings``.
     public var tls = ServerTLSSettings()
 
+    /// SASL DIGEST-MD5 authentication (`jaasLoginConfig`, `sasl.serverconfig`, `superUser`); see
+    /// ``ServerSASLSettings``.
+    public var sasl = ServerSASLSettings()
+
     /// `clientPortListenBacklog` (default -1: the system's default backlog).
     public var clientPortListenBacklog: Int = -1
 

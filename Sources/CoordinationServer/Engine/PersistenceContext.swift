@@ -119,6 +119,6 @@ extension ServerConfiguration {
             tickTime: Int32(tickTime), minSessionTimeout: Int32(sessionTimeoutRange.lowerBound),
             maxSessionTimeout: Int32(sessionTimeoutRange.upperBound), superDigest: superDigest,
             extendedTypesEnabled: extendedTypesEnabled, containerCheckInterval: Int64(containerCheckIntervalMs),
-            containerMaxPerMinute: containerMaxPerMinute)
+            containerMaxPerMinute: containerMaxPerMinute, saslSuperUsers: sasl.superUsers)
     }
 }

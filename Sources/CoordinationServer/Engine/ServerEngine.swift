@@ -35,7 +35,8 @@ final class ServerEngine {
 
     init(
         loop: EventLoop, configuration: ServerConfiguration, persistence: PersistenceContext,
-        recovered: CoordinationState, sharedLog: (any SharedLog)? = nil, logger: Logger
+        recovered: CoordinationState, sharedLog: (any SharedLog)? = nil, saslUsers: JAASDigestUsers? = nil,
+        logger: Logger
     ) {
         self.loop = loop
         self.configuration = configuration
@@ -45,7 +46,8 @@ final class ServerEngine {
         let ordering: ServerEngineStateMachine.Ordering =
             sharedLog == nil ? .local : .ordered(replicaId: UInt8(configuration.ensembleReplicaId ?? 1))
         self.machine = ServerEngineStateMachine(
-            configuration: configuration, recovered: recovered, now: Self.now(), ordering: ordering, logger: logger)
+            configuration: configuration, recovered: recovered, now: Self.now(), ordering: ordering, saslUsers: saslUsers,
+            logger: logger)
     }
 
     static func now() -> EngineTime {

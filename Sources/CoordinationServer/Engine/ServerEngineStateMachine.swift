@@ -208,7 +208,8 @@ struct ServerEngineStateMachine {
 
     init(
         configuration: ServerConfiguration, recovered: CoordinationState, now: EngineTime, ordering: Ordering = .local,
-        random: any RandomNumberGenerator = SystemRandomNumberGenerator(), logger: Logger
+        random: any RandomNumberGenerator = SystemRandomNumberGenerator(), saslUsers: JAASDigestUsers? = nil,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.limits = Limits(configuration: configuration)
@@ -216,8 +217,10 @@ struct ServerEngineStateMachine {
         self.logger = logger
         var ordered = false
         if case .ordered = ordering { ordered = true }
+        var coreConfiguration = configuration.coreConfiguration
+        coreConfiguration.saslUsers = saslUsers
         self.core = CoordinationStateMachine(
-            state: recovered, config: configuration.coreConfiguration, now: now.core, restoringConnectionOwners: ordered)
+            state: recovered, config: coreConfiguration, now: now.core, restoringConnectionOwners: ordered)
         self.submittedZxid = recovered.lastZxid
         self.gate = DurabilityGate(durableZxid: recovered.lastZxid)
         self.pacer = CommitPacer(settings: configuration.commitPacing)
@@ -387,7 +390,7 @@ struct ServerEngineStateMachine {
         }
         switch ordering {
         case .local:
-            core.receive(id, xid: xid, request: request, now: now.core, into: &coreActions)
+            core.receive(id, xid: xid, request: request, now: now.core, saslNonce: saslNonce(for: request), into: &coreActions)
             if run(receivedAt: now.micros, op: request.opCode, now: now, into: &actions) {
                 pacer.noteWriter(lastWindow: &c.lastWriteWindow, now: now.monotonicNanos)
             }
@@ -411,9 +414,9 @@ struct ServerEngineStateMachine {
                 continue
             }
             guard let sid = core.session(of: id) else { return }
-            if case .auth = request {
+            if Self.authenticates(request) {
                 c.steps.remove(at: index)
-                core.receive(id, xid: xid, request: request, now: at.core, into: &coreActions)
+                core.receive(id, xid: xid, request: request, now: at.core, saslNonce: saslNonce(for: request), into: &coreActions)
                 run(receivedAt: at.micros, op: request.opCode, now: at, into: &actions)
             } else if Self.servedLocally(request) {
                 if blocked {
@@ -431,6 +434,27 @@ struct ServerEngineStateMachine {
                 actions.append(.appendOrdered(entry(id, .request(xid: xid, request, sessionId: sid, authInfo: auth), at)))
             }
         }
+    }
+
+    /// addauth and SASL tokens: handled by the replica that holds the connection, at once (ZooKeeper handles
+    /// them on the server the client is connected to, outside the request pipeline).
+    static func authenticates(_ request: ZooKeeperRequest) -> Bool {
+        switch request {
+        case .auth, .sasl: return true
+        default: return false
+        }
+    }
+
+    /// For a SASL token: a fresh DIGEST-MD5 nonce (16 random bytes, hex), from the generator of session passwords.
+    private mutating func saslNonce(for request: ZooKeeperRequest) -> String {
+        guard case .sasl = request else { return "" }
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for _ in 0..<16 {
+            let byte = UInt8(truncatingIfNeeded: random.next())
+            text += [digits[Int(byte >> 4)], digits[Int(byte & 15)]]
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     private mutating func undecodable(
@@ -540,6 +564,8 @@ struct ServerEngineStateMachine {
                 } else {
                     gate.hold(.close(reason), to: id, until: submittedZxid)
                 }
+            case .authentication(let id, let event):
+                logAuthentication(id, event)
             }
         }
         coreActions.removeAll(keepingCapacity: true)
@@ -670,6 +696,21 @@ struct ServerEngineStateMachine {
         if !c.dirty {
             c.dirty = true
             dirty.append(id)
+        }
+    }
+
+    /// ZooKeeper logs these at INFO and WARN; the user name is no secret, the password never reaches here.
+    private func logAuthentication(_ id: ConnectionID, _ event: AuthenticationEvent) {
+        let address = connections[id].map { "\($0.remoteAddress):\($0.remotePort)" } ?? "unknown"
+        switch event {
+        case .succeeded(let authId, let superUser):
+            logger.info(
+                superUser ? "Authenticated a client as the superuser" : "Authenticated a client",
+                metadata: ["connection": "\(id)", "client.address": "\(address)", "auth.id": "\(authId.scheme):\(authId.id)"])
+        case .failed(let scheme, let reason):
+            logger.warning(
+                "Client failed to authenticate, closing connection",
+                metadata: ["connection": "\(id)", "client.address": "\(address)", "auth.scheme": "\(scheme)", "reason": "\(reason)"])
         }
     }
 
