@@ -13,7 +13,7 @@ REPO_ROOT=$(pwd)
 log() { printf '[setup] %s\n' "$*"; }
 
 # ---- Debian packages -------------------------------------------------------------------------------------
-PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java default-jdk-headless
+PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java libcurator-recipes-java default-jdk-headless
           avahi-daemon avahi-utils libavahi-client-dev dbus iproute2
           etcd-server etcd-client openssl)
 missing=()

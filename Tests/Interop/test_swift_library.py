@@ -19,10 +19,13 @@ import pytest
 from zkraw import four_letter_word
 from zkserver import ENSEMBLE_IMPLS, HOST, REPO_ROOT
 
-SUITES = "ZooKeeperClientTests.EndToEndTests|ServiceRegistryTests.EndToEndTests"
+SUITES = ("ZooKeeperClientTests.EndToEndTests|ServiceRegistryTests.EndToEndTests"
+          "|ZooKeeperRecipesTests.DataRecipesEndToEndTests|ZooKeeperRecipesTests.CoordinationRecipesEndToEndTests")
 NEEDS_RESTART = "concurrentWritersAreAllDurable|sessionSurvivesAServerRestart"
-# 13 client tests less the two above, and 8 registry tests (the lost-reply test runs through a real proxy).
-EXPECTED_TESTS = 19
+# 13 client tests less the two above, 8 registry tests (the lost-reply test runs through a real proxy), and the
+# recipes: 11 data (watched value, tree cache, shared count, barriers, queue) and 10 coordination (locks,
+# semaphore, leader latch and selector); their reconnect and expiry tests cut a client off through a real proxy.
+EXPECTED_TESTS = 40
 # Left out against an ensemble (reported by the test as a warning):
 # - persistentAndRecursiveWatches: the writer's create("/p") is acknowledged, then the watcher adds a persistent
 #   watch on /p without a sync. The two clients may be on different replicas, and ZooKeeper only orders one
