@@ -257,6 +257,7 @@ struct EndToEndTests {
             try await app.connect(timeout: .seconds(5))
             #expect(app.connectString.chroot == env.base + "/app")
             #expect(try await app.create("/x", data: bytes("x")) == "/x")
+            _ = try await root.sync("/")  // another session: through an ensemble, maybe on a replica behind app's
             #expect(try await root.getData(env.base + "/app/x").data == bytes("x"))
             let seq = try await app.create("/s-", mode: .ephemeralSequential)
             #expect(seq.hasPrefix("/s-"))
