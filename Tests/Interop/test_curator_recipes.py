@@ -4,7 +4,8 @@ Java participants (Tests/Interop/curator/CuratorRecipeWorker.java, compiled here
 libcurator-recipes-java) and Swift ones (the `zooreg lock` and `zooreg elect` commands) take the same
 InterProcessMutex or LeaderLatch. Each appends "<event> <name> <unix time>" to a shared history file while it
 holds the lock or leads; the history must show mutual exclusion (one leader at a time), also across a kill -9
-of the holder, after which the lock passes on once the server has expired the dead session.
+of the holder, after which the lock passes on once the server has expired the dead session. Curator's
+SharedCount and `zooreg counter add` count on one node by compare-and-set: no addition is lost.
 """
 
 from __future__ import annotations
@@ -254,3 +255,27 @@ def test_zooreg_elect_exits_with_the_command_and_hands_over(participants, base, 
     assert [(e[0], e[1]) for e in events] == [("lead", "swift"), ("unlead", "swift"), ("lead", "java"),
                                                ("unlead", "java")], events
     assert_exclusive(events, "lead", "unlead")
+
+
+def test_curator_shared_count_and_zooreg_counter_add_up(participants, base, zk):
+    """A Curator SharedCount and `zooreg counter add` (the Swift SharedCount) add 1 at a time to the same counter,
+    concurrently, each by compare-and-set on the node's version: the sum is exact, and both read the same
+    4-byte big-endian value."""
+    path = f"{base}/count"
+    times = 60
+    java = participants.java("count", path, str(participants.history), "java", str(times), str(SESSION_MS))
+    swift = [subprocess.Popen([str(zooreg_binary()), "counter", "add", "--server", participants.hosts,
+                               "--times", str(times // 2), path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    for p in swift:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert java.wait(120) == 0, java.stderr.read() if java.stderr else ""
+    data, stat = zk.get(path)
+    assert len(data) == 4
+    assert int.from_bytes(data, "big", signed=True) == 2 * times
+    assert stat.version == 2 * times  # one successful compare-and-set per addition, nothing else wrote
+    r = subprocess.run([str(zooreg_binary()), "counter", "get", "--server", participants.hosts, path],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == str(2 * times)

@@ -3,6 +3,7 @@
 //
 //   lock  <connect> <path> <history> <name> <rounds> <holdMs> <sessionMs>
 //   latch <connect> <path> <history> <name> <holdMs> <sessionMs>      (holdMs < 0: lead until killed)
+//   count <connect> <path> <history> <name> <times> <sessionMs>       (SharedCount: add 1, <times> times, by CAS)
 //
 // Compiled at test time against Debian's libcurator-recipes-java jars.
 
@@ -14,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.shared.SharedCount;
+import org.apache.curator.framework.recipes.shared.VersionedValue;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.retry.RetryNTimes;
 
@@ -66,6 +69,20 @@ public final class CuratorRecipeWorker {
             Thread.sleep(holdMs);
             record("unlead", name);
             latch.close();
+        } else if (mode.equals("count")) {
+            int times = Integer.parseInt(args[5]);
+            SharedCount count = new SharedCount(client, path, 0);
+            count.start();
+            for (int i = 0; i < times; i++) {
+                while (true) {
+                    VersionedValue<Integer> current = count.getVersionedValue();
+                    if (count.trySetCount(current, current.getValue() + 1)) {
+                        break;
+                    }
+                }
+            }
+            record("counted", name);
+            count.close();
         } else {
             System.err.println("unknown mode " + mode);
             System.exit(2);
