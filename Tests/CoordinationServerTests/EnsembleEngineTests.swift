@@ -55,6 +55,15 @@ struct ReplicaCluster {
         for r in which { while applied[r] < log.count { deliver(to: r) } }
     }
 
+    /// Replica `r` takes `request` of connection `id` but cannot append it (cut off from the log): returns the
+    /// batch it would have appended, for the caller to land later.
+    mutating func holdBack(_ r: Int, _ id: ConnectionID, _ request: ZooKeeperRequest) -> [LogEntry] {
+        replicas[r].send(id, request)
+        replicas[r].readComplete()
+        defer { replicas[r].ordered = [] }
+        return replicas[r].ordered
+    }
+
     /// Replica `r`'s snapshot bytes: the tree, the sessions and the connection each session is attached through.
     func image(_ r: Int) -> ByteBuffer {
         var b = ByteBuffer()
@@ -199,10 +208,7 @@ struct ReplicaCluster {
         let session = try #require(cluster.replicas[0].outputs[a]?.session)
         let lastSeen = try #require(cluster.replicas[0].replies(a).last).zxid
         // Replica 1 takes a write but can't append it (cut off from the log).
-        cluster.replicas[0].send(a, setData("/v", "stale"))
-        cluster.replicas[0].readComplete()
-        let held = cluster.replicas[0].ordered
-        cluster.replicas[0].ordered = []
+        let held = cluster.holdBack(0, a, setData("/v", "stale"))
         #expect(!held.isEmpty)
         // The client moves to replica 2 and writes a newer value, with a watch on the node.
         let b = cluster.replicas[1].open()
@@ -332,10 +338,7 @@ struct ReplicaCluster {
         cluster.settle()
         let session = try #require(cluster.replicas[0].outputs[a]?.session)
         let lastSeen = try #require(cluster.replicas[0].replies(a).last).zxid
-        cluster.replicas[0].send(a, setData("/v", "stale"))
-        cluster.replicas[0].readComplete()
-        let held = cluster.replicas[0].ordered
-        cluster.replicas[0].ordered = []
+        let held = cluster.holdBack(0, a, setData("/v", "stale"))
         #expect(!held.isEmpty)
         let b = cluster.replicas[1].open()
         cluster.replicas[1].handshake(b, timeout: 4000, sessionId: session.sessionId, password: session.passwd, lastZxidSeen: lastSeen)

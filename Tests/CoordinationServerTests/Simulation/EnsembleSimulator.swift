@@ -182,10 +182,7 @@ struct EnsembleSimulation {
             !cluster.replicas[r].closed.contains(id)
         else { return }
         if rng.below(2) == 0 {
-            cluster.replicas[r].send(id, setData(Self.paths[rng.below(2)], "stale\(step)"))
-            cluster.replicas[r].readComplete()
-            let entries = cluster.replicas[r].ordered
-            cluster.replicas[r].ordered = []
+            let entries = cluster.holdBack(r, id, setData(Self.paths[rng.below(2)], "stale\(step)"))
             if !entries.isEmpty { held.append(entries) }
         }
         let target = (r + 1 + rng.below(2)) % 3
