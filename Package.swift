@@ -81,11 +81,23 @@ let package = Package(
             dependencies: ["ZooKeeperWire", "Persistence", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // A small HTTP/1.1 server with routes and server-sent events: the AdminServer's endpoints and the console.
+        .target(
+            name: "AdminHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // NIO shell: connections, commit loop, session expiry, four-letter words, metrics, configuration.
         .target(
             name: "CoordinationServer",
             dependencies: [
-                "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence", "ReplicatedLog",
+                "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence", "ReplicatedLog", "AdminHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -172,6 +184,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The web console: services live (server-sent events fed by a watch-driven cache), the znode tree, the
+        // server's figures; its static assets are embedded (Scripts/embed-console-assets.py). Served by AdminHTTP.
+        .target(
+            name: "RegistryConsole",
+            dependencies: [
+                "AdminHTTP", "ServiceRegistry", "ZooKeeperClient", "ZooKeeperRecipes",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Assets"],
+            swiftSettings: strict
+        ),
         // Load generator of `zooreg bench`: raw pipelined sessions on the ZooKeeperWire codec, HdrHistogram latencies.
         .target(
             name: "LoadGenerator",
@@ -221,7 +248,7 @@ let package = Package(
             name: "zooreg",
             dependencies: [
                 "CoordinationServer", "ServiceRegistry", "ServiceRegistryLAN", "AvahiDNSSD", "ZooKeeperClient",
-                "LoadGenerator", "EtcdClient", "EnsembleEtcd", "ZooKeeperRecipes",
+                "LoadGenerator", "EtcdClient", "EnsembleEtcd", "ZooKeeperRecipes", "AdminHTTP", "RegistryConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -302,6 +329,30 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AdminHTTPTests",
+            dependencies: [
+                "AdminHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RegistryConsoleTests",
+            dependencies: [
+                "RegistryConsole", "AdminHTTP", "ServiceRegistry", "ZooKeeperClient", "CoordinationServer", "TestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

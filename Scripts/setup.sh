@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the test suite need on a fresh Debian 12 machine (run as root, no systemd):
 #   - Debian packages: Apache ZooKeeper 3.8 (the reference server), a headless JRE, netcat, python3-venv;
+#     chromium and chromium-driver for the console's browser test (Tests/Console);
 #     avahi-daemon, avahi-utils, dbus and iproute2 for the LAN suite (Scripts/mdns-lab.sh), and
 #     libavahi-client-dev, which the Swift build needs (so this runs before swift build);
 #   - a Python venv at .venv with the pinned interop-suite dependencies (Tests/Interop/requirements.txt).
@@ -15,7 +16,7 @@ log() { printf '[setup] %s\n' "$*"; }
 # ---- Debian packages -------------------------------------------------------------------------------------
 PACKAGES=(zookeeper default-jre-headless netcat-openbsd python3-venv libcurator-discovery-java libcurator-recipes-java default-jdk-headless
           avahi-daemon avahi-utils libavahi-client-dev dbus iproute2
-          etcd-server etcd-client openssl)
+          etcd-server etcd-client openssl chromium chromium-driver)
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

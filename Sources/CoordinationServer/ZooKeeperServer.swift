@@ -21,6 +21,15 @@ public final class ZooKeeperServer: Service, Sendable {
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let boundSecurePort = NIOLockedValueBox<Int?>(nil)
     private let boundPortWaiters = NIOLockedValueBox<[CheckedContinuation<Int, Never>]>([])
+    /// The running engine and its loop, for the AdminServer commands (nil before start and once shutting down).
+    let runningEngine = NIOLockedValueBox<RunningEngine?>(nil)
+    /// ZooKeeper's trace mask (gtmk, set_trace_mask); 306 is ZooKeeper's default.
+    let traceMask = NIOLockedValueBox<Int64>(306)
+
+    struct RunningEngine: Sendable {
+        let loop: any EventLoop
+        let engine: NIOLoopBound<ServerEngine>
+    }
 
     /// - Parameters:
     ///   - metrics: where request, fsync and gauge metrics go (nil: none).
@@ -34,6 +43,14 @@ public final class ZooKeeperServer: Service, Sendable {
 
     /// The port the server listens on, once bound (useful with clientPort=0).
     public var port: Int? { boundPort.withLockedValue { $0 } }
+
+    /// Waits until the client port (or, TLS only, the secure port) is bound and returns it.
+    public func boundClientPort() async throws -> Int {
+        while true {
+            if let port = port ?? securePort { return port }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
 
     /// The TLS port (`secureClientPort`), once bound; nil without TLS.
     public var securePort: Int? { boundSecurePort.withLockedValue { $0 } }
@@ -156,6 +173,7 @@ public final class ZooKeeperServer: Service, Sendable {
                     _ = persistence.threadPool.runIfActive(eventLoop: loop) { persistence.purge(retain: retain) }
                 } : nil
 
+            runningEngine.withLockedValue { $0 = RunningEngine(loop: loop, engine: engine) }
             let gaugeTask = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
                 engine.value.updateGauges()
             }
@@ -193,6 +211,7 @@ public final class ZooKeeperServer: Service, Sendable {
                 logger.info("Shutting down")
                 server.close(promise: nil)
             }
+            runningEngine.withLockedValue { $0 = nil }
             purgeTask?.cancel()
             repeatedTLSCheck?.cancel()
             gaugeTask.cancel()
@@ -207,6 +226,7 @@ public final class ZooKeeperServer: Service, Sendable {
             logger.info("Stopped")
             if let error = fatal.withLockedValue({ $0 }) { throw error }
         } catch {
+            runningEngine.withLockedValue { $0 = nil }
             try? await group.shutdownGracefully()
             throw error
         }

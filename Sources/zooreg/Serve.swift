@@ -7,6 +7,8 @@ import Foundation
 import ServiceRegistryLAN
 import EtcdClient
 import EnsembleEtcd
+import AdminHTTP
+import RegistryConsole
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,6 +73,22 @@ struct Serve: AsyncParsableCommand {
         help: "JAAS file whose Server section lists the SASL DIGEST-MD5 users (jaasLoginConfig).")
     var jaasConfig: String?
 
+    @Flag(
+        name: .customLong("admin"), inversion: .prefixedNo,
+        help: "Serve the AdminServer commands and the web console over HTTP (admin.enableServer; default on).")
+    var admin: Bool?
+
+    @Option(name: .customLong("admin-address"), help: "The AdminServer's address (admin.serverAddress; default 127.0.0.1).")
+    var adminAddress: String?
+
+    @Option(name: .customLong("admin-port"), help: "The AdminServer's port (admin.serverPort; default 8080, 0 for any free port).")
+    var adminPort: Int?
+
+    @Flag(
+        name: .customLong("console-edit"), inversion: .prefixedNo,
+        help: "Let the web console change znodes, with digest credentials (console.editEnabled; default off).")
+    var consoleEdit: Bool?
+
     @Option(name: .customLong("replica-id"), help: "This replica's id in the ensemble, 1-127 (ensemble.replicaId).")
     var replicaId: String?
 
@@ -89,7 +107,8 @@ struct Serve: AsyncParsableCommand {
             dataDir: dataDir, dataLogDir: dataLogDir, clientPort: port, clientPortAddress: address, tickTime: tickTime,
             metricsHTTPPort: metricsPort, mdnsEnabled: mdns, mdnsServices: mdnsServices, mdnsInterfaces: mdnsInterfaces,
             mdnsProtocols: mdnsProtocols, ensembleEtcd: ensembleEtcd, ensembleCluster: ensembleCluster,
-            ensembleReplicaId: replicaId, jaasLoginConfig: jaasConfig)
+            ensembleReplicaId: replicaId, jaasLoginConfig: jaasConfig, adminEnableServer: admin,
+            adminServerAddress: adminAddress, adminServerPort: adminPort, consoleEditEnabled: consoleEdit)
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration.resolve(configFile: configPath ?? configOption, overrides: overrides)
@@ -168,6 +187,9 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ZooKeeperServer(configuration: configuration, logger: logger, metrics: metrics, sharedLog: sharedLog)
         services.insert(.init(service: server), at: 0)
+        if configuration.adminServerEnabled {
+            services += adminServices(configuration: configuration, server: server, logger: logger)
+        }
         if configuration.mdnsEnabled {
             // Last in the group, so that it shuts down first: its entries are withdrawn while the server still runs.
             let lan = LANOptions(
@@ -208,6 +230,50 @@ struct Serve: AsyncParsableCommand {
             FileHandleOutput.standardError("zooreg: \(error)\n")
             throw ExitCode(1)
         }
+    }
+}
+
+extension Serve {
+    /// The AdminServer (ZooKeeper's `/commands`) and the web console, on one HTTP server. A port that cannot be
+    /// bound is logged and the ZooKeeper server keeps serving, as ZooKeeper's does.
+    func adminServices(
+        configuration: ServerConfiguration, server: ZooKeeperServer, logger: Logger
+    ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        var routes: [any HTTPRoute] = [AdminCommandsRoute(server: server, commandURL: configuration.adminCommandURL)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if configuration.consoleEnabled {
+            let listen = configuration.clientPortAddress
+            let clientHost = ["0.0.0.0", "::", "[::]"].contains(listen) ? "127.0.0.1" : listen
+            let adminHost = configuration.adminServerAddress
+            let loopback = adminHost == "localhost" || adminHost.hasPrefix("127.") || adminHost == "::1"
+            let console = RegistryConsole(
+                configuration: .init(
+                    connectString: {
+                        let port = try await server.boundClientPort()
+                        return "\(clientHost.contains(":") ? "[\(clientHost)]" : clientHost):\(port)"
+                    },
+                    basePath: configuration.mdnsBasePath, commandURL: configuration.adminCommandURL,
+                    editEnabled: configuration.consoleEditEnabled, writesRequireCredentials: !loopback),
+                logger: logger)
+            routes.append(console)
+            services.append(.init(service: console))
+        }
+        let http = AdminHTTPServer(
+            host: configuration.adminServerAddress, port: configuration.adminServerPort, routes: routes, logger: logger)
+        services.append(.init(service: ClosureService {
+            do {
+                try await http.run()
+            } catch {
+                logger.error(
+                    "Problem starting the AdminServer; the server keeps serving without it",
+                    metadata: [
+                        "admin.address": "\(configuration.adminServerAddress):\(configuration.adminServerPort)",
+                        "error": "\(error)",
+                    ])
+                try? await gracefulShutdown()
+            }
+        }))
+        return services
     }
 }
 

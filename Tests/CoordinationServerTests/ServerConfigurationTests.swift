@@ -138,6 +138,12 @@ import Testing
             znode.container.maxPerMinute=100
             znode.container.maxNeverUsedIntervalMs=5000
             admin.enableServer=false
+            admin.serverAddress=0.0.0.0
+            admin.serverPort=9090
+            admin.commandURL=/zk/commands
+            admin.idleTimeout=30000
+            console.enabled=false
+            console.editEnabled=true
             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
             metricsProvider.httpHost=127.0.0.1
             metricsProvider.httpPort=7001
@@ -203,12 +209,18 @@ import Testing
         #expect(c.ensembleCompactionIntervalMs == 5000)
         #expect(c.isEnsembleReplica)
         #expect(c.warnings.isEmpty)
-        // Every key of ConfigurationKeys.accepted appears in this file except admin.serverPort, the TLS keys
+        #expect(!c.adminServerEnabled)
+        #expect(c.adminServerAddress == "0.0.0.0")
+        #expect(c.adminServerPort == 9090)
+        #expect(c.adminCommandURL == "/zk/commands")
+        #expect(!c.consoleEnabled)
+        #expect(c.consoleEditEnabled)
+        // Every key of ConfigurationKeys.accepted appears in this file except the TLS keys
         // (TLSConfigurationTests) and the SASL keys (SASLServerTests).
         let keys = try JavaPropertiesReader.entries(of: text).map(\.key)
         #expect(
             Set(ConfigurationKeys.accepted).subtracting(keys).subtracting(TLSConfigurationKeys.accepted)
-                .subtracting(SASLConfigurationKeys.accepted) == ["admin.serverPort"])
+                .subtracting(SASLConfigurationKeys.accepted) == [])
     }
 
     @Test func ensembleKeysRejectBadValuesAndHalfConfigurations() throws {
@@ -328,17 +340,39 @@ import Testing
 
     @Test func warningsForClampedAndIgnoredValues() throws {
         let c = try parse(
-            "dataDir=/d\nautopurge.snapRetainCount=1\nsnapCount=1\nadmin.serverPort=8080\nclientPort=1\nclientPort=2\n")
+            "dataDir=/d\nautopurge.snapRetainCount=1\nsnapCount=1\nadmin.serverPort=8081\nclientPort=1\nclientPort=2\n")
         #expect(c.autopurgeSnapRetainCount == 3)
         #expect(c.snapCount == 2)
         #expect(c.clientPort == 2)
+        #expect(c.adminServerPort == 8081)  // admin.* keys take effect: no "has no effect" warning
         #expect(
             c.warnings == [
                 "zoo.cfg:2: autopurge.snapRetainCount=1 is below the minimum 3; using 3",
                 "zoo.cfg:3: snapCount=1 is below the minimum 2; using 2",
-                "zoo.cfg:4: admin.serverPort has no effect: zooreg has no AdminServer",
                 "zoo.cfg:6: clientPort is set again (also on line 5); the last value wins",
             ])
+    }
+
+    @Test func adminKeysDefaultsAndBadValues() throws {
+        let d = try parse("dataDir=/d\n")
+        #expect(d.adminServerEnabled)
+        #expect(d.adminServerAddress == "127.0.0.1")
+        #expect(d.adminServerPort == 8080)
+        #expect(d.adminCommandURL == "/commands")
+        #expect(try parse("dataDir=/d\nadmin.serverPort=0\n").adminServerPort == 0)
+        #expect(try parse("dataDir=/d\nadmin.serverPort=65535\n").adminServerPort == 65535)
+        #expect(try parse("dataDir=/d\nadmin.enableServer=true\n").adminServerEnabled)
+        for bad in [
+            "admin.serverPort=65536", "admin.serverPort=-1", "admin.serverPort=http", "admin.enableServer=maybe",
+            "admin.commandURL=commands", "admin.commandURL=/", "admin.commandURL=/commands/",
+            "admin.commandURL=/commands?x=1",
+        ] {
+            let e = error("dataDir=/d\n\(bad)\n")
+            #expect(e != nil, "\(bad) should be rejected")
+            #expect(e?.source == .file("zoo.cfg", line: 2), "\(bad)")
+            let key = String(bad.prefix { $0 != "=" })
+            #expect(e?.description.contains(key) == true, "\(bad): \(e?.description ?? "")")
+        }
     }
 
     @Test func juteMaxBufferReadsLikeIntegerDecode() throws {

@@ -40,6 +40,17 @@ SUPER_USER = "super"
 SUPER_PASSWORD = "test"
 
 ZOOKEEPER_JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar"]
+# ZooKeeper's AdminServer (admin.enableServer=true) needs Jetty and Jackson on the class path; without them it logs
+# "Unable to load jetty" and stays off.
+ZOOKEEPER_ADMIN_JARS = [f"/usr/share/java/{name}.jar" for name in (
+    "jetty9-server", "jetty9-servlet", "jetty9-http", "jetty9-io", "jetty9-util", "jetty9-util-ajax",
+    "jetty9-security", "servlet-api", "jackson-annotations", "jackson-core", "jackson-databind")]
+
+
+def admin_server_settings(port: Optional[int] = None) -> dict:
+    """zoo.cfg overrides that turn the AdminServer on, on loopback and a free port (see Server.admin_url)."""
+    return {"admin.enableServer": "true", "admin.serverAddress": HOST,
+            "admin.serverPort": port or free_port()}
 
 
 def digest(user: str, password: str) -> str:
@@ -147,7 +158,7 @@ class Server:
         if self.impl == IMPL_ZOOKEEPER:
             jvm_props = [f"-D{k}={self.settings[k]}" for k in JVM_ONLY_KEYS if k in self.settings]
             return ["java", "-Xms32m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    *jvm_props, *self.jvm_flags, "-cp", ":".join(ZOOKEEPER_JARS),
+                    *jvm_props, *self.jvm_flags, "-cp", ":".join(self._zookeeper_class_path()),
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.cfg_path)]
         if self.impl == IMPL_ZOOREG:
             binary = zooreg_binary()
@@ -156,6 +167,19 @@ class Server:
             # LAN publishing off: the suite compares ZooKeeper semantics (the LAN suite, Tests/LAN, covers it).
             return [str(binary), "serve", "--config", str(self.cfg_path), "--no-mdns"]
         raise ServerError(f"unknown implementation {self.impl}")
+
+    def _zookeeper_class_path(self) -> list:
+        if str(self.settings.get("admin.enableServer", "false")).lower() == "true":
+            return ZOOKEEPER_JARS + ZOOKEEPER_ADMIN_JARS
+        return ZOOKEEPER_JARS
+
+    @property
+    def admin_url(self) -> Optional[str]:
+        """The AdminServer's command URL (e.g. http://127.0.0.1:PORT/commands) when it is enabled, else None."""
+        if str(self.settings.get("admin.enableServer", "false")).lower() != "true":
+            return None
+        path = self.settings.get("admin.commandURL", "/commands")
+        return f"http://{self.settings.get('admin.serverAddress', HOST)}:{self.settings['admin.serverPort']}{path}"
 
     # -- lifecycle
 

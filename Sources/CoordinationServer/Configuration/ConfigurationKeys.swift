@@ -17,7 +17,8 @@ enum ConfigurationKeys {
         "snapCount", "preAllocSize", "forceSync", "syncEnabled", "commitPacing",
         "DigestAuthenticationProvider.superDigest", "extendedTypesEnabled",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "znode.container.maxNeverUsedIntervalMs",
-        "admin.enableServer", "admin.serverPort",
+        "admin.enableServer", "admin.serverAddress", "admin.serverPort", "admin.commandURL", "admin.idleTimeout",
+        "console.enabled", "console.editEnabled",
         "metricsProvider.className", "metricsProvider.httpHost", "metricsProvider.httpPort",
         "metricsProvider.exportJvmInfo",
         "standaloneEnabled", "reconfigEnabled", "initLimit", "syncLimit",
@@ -137,12 +138,22 @@ enum ConfigurationKeys {
             configuration.containerMaxNeverUsedIntervalMs = try int(
                 key, value, atLeast: 0, expected: "milliseconds, 0 to never delete unused containers", bits: 64)
         case "admin.enableServer":
-            if try bool(key, value) {
-                notes.append("\(location): admin.enableServer has no effect: zooreg has no AdminServer")
-            }
+            configuration.adminServerEnabled = try bool(key, value)
+        case "admin.serverAddress":
+            configuration.adminServerAddress = try host(key, value)
         case "admin.serverPort":
-            _ = try port(key, value)
-            notes.append("\(location): admin.serverPort has no effect: zooreg has no AdminServer")
+            configuration.adminServerPort = try port(key, value, zeroMeans: "0 for any free port")
+        case "admin.commandURL":
+            guard value.hasPrefix("/"), value.count > 1, !value.hasSuffix("/"), !value.contains("?") else {
+                throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a path such as /commands"))
+            }
+            configuration.adminCommandURL = value
+        case "admin.idleTimeout":
+            _ = try int(key, value, atLeast: 0, expected: "milliseconds")
+        case "console.enabled":
+            configuration.consoleEnabled = try bool(key, value)
+        case "console.editEnabled":
+            configuration.consoleEditEnabled = try bool(key, value)
         case "metricsProvider.className":
             configuration.metricsProviderClassName = value
         case "metricsProvider.httpHost":

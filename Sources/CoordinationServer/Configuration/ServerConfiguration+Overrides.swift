@@ -32,6 +32,11 @@ extension ServerConfiguration {
         public var ensembleReplicaId: String?
         /// `jaasLoginConfig`: the JAAS file of SASL DIGEST-MD5 users.
         public var jaasLoginConfig: String?
+        public var adminEnableServer: Bool?
+        public var adminServerAddress: String?
+        public var adminServerPort: Int?
+        public var consoleEnabled: Bool?
+        public var consoleEditEnabled: Bool?
 
         public init(
             dataDir: String? = nil,
@@ -62,7 +67,12 @@ extension ServerConfiguration {
             ensembleEtcd: String? = nil,
             ensembleCluster: String? = nil,
             ensembleReplicaId: String? = nil,
-            jaasLoginConfig: String? = nil
+            jaasLoginConfig: String? = nil,
+            adminEnableServer: Bool? = nil,
+            adminServerAddress: String? = nil,
+            adminServerPort: Int? = nil,
+            consoleEnabled: Bool? = nil,
+            consoleEditEnabled: Bool? = nil
         ) {
             self.dataDir = dataDir
             self.dataLogDir = dataLogDir
@@ -93,6 +103,11 @@ extension ServerConfiguration {
             self.ensembleCluster = ensembleCluster
             self.ensembleReplicaId = ensembleReplicaId
             self.jaasLoginConfig = jaasLoginConfig
+            self.adminEnableServer = adminEnableServer
+            self.adminServerAddress = adminServerAddress
+            self.adminServerPort = adminServerPort
+            self.consoleEnabled = consoleEnabled
+            self.consoleEditEnabled = consoleEditEnabled
         }
 
         /// The configuration with these overrides applied and checked. Errors have the `.commandLine` source.
@@ -151,6 +166,11 @@ extension ServerConfiguration {
             add("ensemble.cluster", ensembleCluster)
             add("ensemble.replicaId", ensembleReplicaId)
             add("jaasLoginConfig", jaasLoginConfig)
+            add("admin.enableServer", adminEnableServer)
+            add("admin.serverAddress", adminServerAddress)
+            add("admin.serverPort", adminServerPort)
+            add("console.enabled", consoleEnabled)
+            add("console.editEnabled", consoleEditEnabled)
             return out
         }
 

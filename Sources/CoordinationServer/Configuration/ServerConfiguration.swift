@@ -154,6 +154,24 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// ZooKeeper's PrometheusMetricsProvider; 0 = no endpoint).
     public var metricsHTTPPort: Int = 7000
 
+    // MARK: AdminServer and console
+
+    /// `admin.enableServer`: serve ZooKeeper's AdminServer commands (`GET /commands/<name>`, JSON) and the web
+    /// console over HTTP (default true, as ZooKeeper). A port that cannot be bound is logged and the server
+    /// keeps serving its clients, as ZooKeeper does.
+    public var adminServerEnabled: Bool = true
+    /// `admin.serverAddress`: the AdminServer's address (default `127.0.0.1`; ZooKeeper's is `0.0.0.0`).
+    public var adminServerAddress: String = "127.0.0.1"
+    /// `admin.serverPort`: the AdminServer's port (default 8080, as ZooKeeper; 0 takes a free one).
+    public var adminServerPort: Int = 8080
+    /// `admin.commandURL`: where the commands are served (default `/commands`).
+    public var adminCommandURL: String = "/commands"
+    /// `console.enabled`: serve the web console at `/` on the AdminServer's port (default true).
+    public var consoleEnabled: Bool = true
+    /// `console.editEnabled`: let the console create, change and delete znodes (default false). Its writes carry
+    /// the digest credentials the operator gives, and on a non-loopback address it accepts none without them.
+    public var consoleEditEnabled: Bool = false
+
     // MARK: LAN (mDNS)
 
     /// `mdns.enabled`: publish this host's registry instances on the LAN through avahi-daemon (default true; the

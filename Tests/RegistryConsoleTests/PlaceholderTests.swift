@@ -1,0 +1,6 @@
+import Testing
+@testable import RegistryConsole
+
+@Test func consoleModuleLinks() {
+    _ = RegistryConsole.self
+}
