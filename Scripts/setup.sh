@@ -50,11 +50,13 @@ command -v java >/dev/null || { echo "[setup] java not found on PATH" >&2; exit 
 # Debian's python3 (with python3-venv) is preferred: it is what a fresh Debian 12 has. Any python3 >= 3.11
 # on PATH (e.g. pyenv's) is the fallback (zeroconf 0.154, for the LAN suite, needs 3.11).
 VENV="$REPO_ROOT/.venv"
+# The interop, LAN, ensemble and reliability suites' pins, and the console's browser test (selenium).
 REQS="$REPO_ROOT/Tests/Interop/requirements.txt"
+CONSOLE_REQS="$REPO_ROOT/Tests/Console/requirements.txt"
 STAMP="$VENV/.requirements.sha256"
-want_hash=$(sha256sum "$REQS" | cut -d' ' -f1)
+want_hash=$(cat "$REQS" "$CONSOLE_REQS" | sha256sum | cut -d' ' -f1)
 
-if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import kazoo, pytest, pytest_timeout, zeroconf' 2>/dev/null \
+if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import kazoo, pytest, pytest_timeout, zeroconf, selenium' 2>/dev/null \
     && [[ -f $STAMP && $(cat "$STAMP") == "$want_hash" ]]; then
     exit 0
 fi
@@ -76,7 +78,7 @@ log "creating the Python venv at .venv with $PY ($("$PY" --version 2>&1))"
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
 pip_log=$(mktemp)
-if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$REQS" >"$pip_log" 2>&1; then
+if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$REQS" -r "$CONSOLE_REQS" >"$pip_log" 2>&1; then
     cat "$pip_log" >&2
     rm -f "$pip_log"
     echo "[setup] pip install failed" >&2
@@ -84,4 +86,4 @@ if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q
 fi
 rm -f "$pip_log"
 echo "$want_hash" >"$STAMP"
-log "venv ready: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | grep -iE '^(kazoo|pytest|zeroconf)' | tr '\n' ' ')"
+log "venv ready: $("$VENV/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | grep -iE '^(kazoo|pytest|zeroconf|selenium)' | tr '\n' ' ')"

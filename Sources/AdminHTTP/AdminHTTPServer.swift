@@ -184,6 +184,10 @@ public struct AdminHTTPServer: Service {
                 try await outbound.write(.body(.byteBuffer(buffer)))
             }
             // The producer runs until it returns, the client goes (the channel closes) or the server shuts down.
+            // The close is watched through a stream: `closeFuture.get()` ignores cancellation, and would keep the
+            // group (and a graceful shutdown) waiting for the client after the producer ended.
+            let (closed, closedContinuation) = AsyncStream<Void>.makeStream()
+            channel.closeFuture.whenComplete { _ in closedContinuation.finish() }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
@@ -193,7 +197,7 @@ public struct AdminHTTPServer: Service {
                     }
                 }
                 group.addTask {
-                    try? await channel.closeFuture.get()
+                    for await _ in closed {}
                 }
                 await group.next()
                 group.cancelAll()

@@ -144,6 +144,8 @@ import Testing
             admin.idleTimeout=30000
             console.enabled=false
             console.editEnabled=true
+            localSessionsEnabled=false
+            localSessionsUpgradingEnabled=false
             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
             metricsProvider.httpHost=127.0.0.1
             metricsProvider.httpPort=7001
@@ -285,6 +287,17 @@ import Testing
             == .unsupportedKey(
                 "ssl.quorum.keyStore.location",
                 explanation: "ZooKeeper's quorum protocol is not used; a zooreg ensemble replicates through etcd (remove the quorum settings and set ensemble.etcd, ensemble.cluster and ensemble.replicaId)"))
+    }
+
+    @Test func localSessionsAreAcceptedOffAndRefusedOn() throws {
+        // kazoo's test harness writes both as false, ZooKeeper's default; true asks for local sessions.
+        #expect(error("dataDir=/d\nlocalSessionsEnabled=false\nlocalSessionsUpgradingEnabled=false\n") == nil)
+        #expect(error("dataDir=/d\nlocalSessionsEnabled=true\n")?.reason
+            == .unsupportedKey(
+                "localSessionsEnabled",
+                explanation: "local sessions are not supported (only false, ZooKeeper's default, is accepted); every session is global"))
+        #expect(error("dataDir=/d\nlocalSessionsUpgradingEnabled=maybe\n")?.reason
+            == .invalidValue(key: "localSessionsUpgradingEnabled", value: "maybe", expected: "true or false"))
     }
 
     @Test(arguments: [

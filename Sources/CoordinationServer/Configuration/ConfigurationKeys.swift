@@ -18,7 +18,7 @@ enum ConfigurationKeys {
         "DigestAuthenticationProvider.superDigest", "extendedTypesEnabled",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "znode.container.maxNeverUsedIntervalMs",
         "admin.enableServer", "admin.serverAddress", "admin.serverPort", "admin.commandURL", "admin.idleTimeout",
-        "console.enabled", "console.editEnabled",
+        "console.enabled", "console.editEnabled", "localSessionsEnabled", "localSessionsUpgradingEnabled",
         "metricsProvider.className", "metricsProvider.httpHost", "metricsProvider.httpPort",
         "metricsProvider.exportJvmInfo",
         "standaloneEnabled", "reconfigEnabled", "initLimit", "syncLimit",
@@ -52,7 +52,7 @@ enum ConfigurationKeys {
         case "client.secure":
             return "client.secure is a client setting (zkCli's -Dzookeeper.client.secure); the server's TLS port is secureClientPort"
         case "localSessionsEnabled", "localSessionsUpgradingEnabled":
-            return "local sessions are not supported; every session is global"
+            return "local sessions are not supported (only false, ZooKeeper's default, is accepted); every session is global"
         default:
             return nil
         }
@@ -206,6 +206,11 @@ enum ConfigurationKeys {
                 throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a TCP port, or 0 for any free port"))
             }
             configuration.ensembleSnapshotPort = port
+        case "localSessionsEnabled", "localSessionsUpgradingEnabled":
+            // false is ZooKeeper's default and what zooreg does; true asks for a feature zooreg does not have.
+            if try bool(key, value) {
+                throw InvalidSetting(reason: .unsupportedKey(key, explanation: unsupportedExplanation(for: key)!))
+            }
         case "ensemble.advertiseHost":
             guard !value.isEmpty, !value.contains(where: { $0 == " " || $0 == "/" }) else {
                 throw InvalidSetting(reason: .invalidValue(key: key, value: value, expected: "a host name or address peers reach this replica at"))

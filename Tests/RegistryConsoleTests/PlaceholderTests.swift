@@ -1,6 +1,0 @@
-import Testing
-@testable import RegistryConsole
-
-@Test func consoleModuleLinks() {
-    _ = RegistryConsole.self
-}
