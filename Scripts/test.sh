@@ -3,10 +3,9 @@
 #   1. Scripts/setup.sh         installs what a fresh Debian 12 lacks (ZooKeeper 3.8, JRE, venv with kazoo...)
 #   2. swift build              builds everything once, debug (.build/debug/zooreg)
 #   3. swift test               the Swift unit tests, reusing that build
-#   3b. Scripts/fuzz.sh --seconds 5 <the wire, core and recovery targets>   builds those libFuzzer targets (Fuzz/,
-#                               -sanitize=fuzzer,address, in .build-fuzz) and runs each for a few seconds from its
-#                               seed corpus (Fuzz/Corpus), in the background while step 4 runs. The config, registry-JSON and DNS-SD targets link the TLS
-#                               stack, whose sanitizer build costs 5 more minutes: Scripts/fuzz.sh runs all eight
+#   3b. Scripts/fuzz.sh --seconds 5   builds the eight libFuzzer targets (Fuzz/, -sanitize=fuzzer,address, in
+#                               .build-fuzz) and runs each for a few seconds from its seed corpus (Fuzz/Corpus), in
+#                               the background while step 4 runs
 #   4. pytest Tests/Interop     the interop suite against every implementation in ZK_IMPLS
 #                               (default "zooreg,zookeeper"; the zkCli scripted test is part of it) and against the
 #                               replicated implementations "zooreg-ensemble,zookeeper-ensemble" (3 etcd + 3 zooreg
@@ -38,7 +37,7 @@
 #   SWIFT_BUILD_FLAGS="..."  extra flags of the swift builds (steps 2 and 3b). Not --disable-index-store: on Linux
 #                          the test discovery of --build-tests reads the index store
 #   SKIP_FUZZ=1            skip step 3b (FUZZ_SECONDS=N: seconds per fuzz target, default 5; FUZZ_TARGETS="..."
-#                          these targets instead of the five of fuzz_group below)
+#                          these targets instead of the eight of fuzz_group below)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
 #   SKIP_ENSEMBLE_INTEROP=1          leave the ensembles out of step 4
 #   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  extra pytest arguments of step 4's ensemble runs, e.g. "-k watches -x"
@@ -171,10 +170,10 @@ if [[ ${SKIP_SWIFT:-0} != 1 ]]; then
 fi
 
 fuzz_group() {
-    # Bounded: the sanitizer build of Fuzz/ in its own scratch path, then each target for a few seconds, one at
-    # a time. A crash fails the step; its input is in .build-fuzz/artifacts/<target>/. It runs in the background
-    # while the interop suites (which mostly wait on their servers) run.
-    local targets="FuzzServerFrames FuzzRequestDecoders FuzzClientReplies FuzzCoreRequests FuzzRecovery"
+    # Bounded: the sanitizer build of Fuzz/ in its own scratch path, then each of the eight targets for a few
+    # seconds, one at a time. A crash fails the step; its input is in .build-fuzz/artifacts/<target>/. It runs in
+    # the background while the interop suites (which mostly wait on their servers) run.
+    local targets="FuzzServerFrames FuzzRequestDecoders FuzzClientReplies FuzzCoreRequests FuzzRecovery FuzzConfig FuzzRegistryJSON FuzzDNSSDMapping"
     # shellcheck disable=SC2086
     step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-$targets}
 }

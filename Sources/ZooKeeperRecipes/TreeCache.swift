@@ -127,11 +127,21 @@ public final class TreeCache: Service, Sendable {
         for subscriber in subscribers { subscriber.finish() }
     }
 
-    /// Copies the machine's cache out, then sends the events (take the events before calling: arguments are
-    /// evaluated left to right, so `publish(machine, machine.loaded(...))` would copy the machine too early).
-    private func publish(_ machine: TreeCacheStateMachine, _ events: [TreeCacheEvent]) {
+    /// Brings the readable cache up to the machine's, then sends the events (take the events before calling:
+    /// arguments are evaluated left to right, so `publish(machine, machine.loaded(...))` would read the machine too
+    /// early). `touched` nil copies every node (after a full load); otherwise only the events' paths and `touched`
+    /// are copied, so that an event costs O(1) and not a copy of the whole cache (a burst of 10,000 events on a
+    /// 10,000-node cache took 25 s that way).
+    private func publish(_ machine: TreeCacheStateMachine, _ events: [TreeCacheEvent], touched: [String]? = []) {
         let subscribers = state.withLockedValue { state in
-            state.nodes = machine.nodes
+            if let touched {
+                for path in touched { state.nodes[path] = machine.nodes[path] }
+                for event in events {
+                    if let path = event.path { state.nodes[path] = machine.nodes[path] }
+                }
+            } else {
+                state.nodes = machine.nodes
+            }
             state.mode = machine.mode
             state.initialized = machine.initialized
             return Array(state.subscribers.values)
@@ -162,7 +172,18 @@ public final class TreeCache: Service, Sendable {
         group: inout TaskGroup<Void>, messages: AsyncStream<Message>, inbox: AsyncStream<Message>.Continuation
     ) async {
         var machine = TreeCacheStateMachine(root: path, oneShotWatches: forcesOneShotWatches)
-        var iterator = messages.makeAsyncIterator()
+        // The messages go through a buffer so that a wake-up takes every message that is waiting: a burst of
+        // watch events then becomes one batch of reads (pipelined) instead of one read per event.
+        let buffer = NIOLockedValueBox<[Message]>([])
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        group.addTask {
+            for await message in messages {
+                buffer.withLockedValue { $0.append(message) }
+                wake.yield()
+            }
+            wake.finish()
+        }
+        var iterator = wakes.makeAsyncIterator()
         let client = self.client
         let root = self.path
 
@@ -215,27 +236,35 @@ public final class TreeCache: Service, Sendable {
                 do {
                     let snapshot = try await Self.load(client: client, root: root, mode: mode, inbox: inbox)
                     let events = machine.loaded(snapshot)
-                    publish(machine, events)
+                    publish(machine, events, touched: nil)
                 } catch {
                     if stopping() { return }
                     logger.debug("TreeCache could not load", metadata: ["error": "\(error)"])
                     retry(machine.loadFailed((error as? ZooKeeperError)?.code))
                 }
             case .read(let paths, let mode):
-                for (index, path) in paths.enumerated() {
-                    do {
-                        let result = try await Self.read(client: client, path: path, root: root, mode: mode, inbox: inbox)
-                        let events = machine.readCompleted(path, result)
-                        publish(machine, events)
-                    } catch {
+                // Read at once (pipelined), applied in order; from the first failure on, tried again.
+                let outcomes = await Self.readAll(client: client, paths: paths, root: root, mode: mode, inbox: inbox)
+                for (index, outcome) in outcomes.enumerated() {
+                    switch outcome {
+                    case .success(let result):
+                        let events = machine.readCompleted(paths[index], result)
+                        publish(machine, events, touched: [paths[index]])
+                        continue
+                    case .failure(let error):
                         if stopping() { return }
                         retry(machine.readFailed(Array(paths[index...]), (error as? ZooKeeperError)?.code))
-                        break
                     }
+                    break
                 }
             case .wait:
-                guard let message = await iterator.next() else { return }
-                let events = machine.receive(message)
+                guard await iterator.next() != nil else { return }
+                let batch = buffer.withLockedValue { buffered in
+                    defer { buffered = [] }
+                    return buffered
+                }
+                var events: [TreeCacheEvent] = []
+                for message in batch { events += machine.receive(message) }
                 publish(machine, events)
             }
         }
@@ -278,30 +307,89 @@ public final class TreeCache: Service, Sendable {
         }
     }
 
-    /// Reads the whole subtree, breadth first.
+    /// Reads the whole subtree, level by level, up to `loadConcurrency` reads in flight (pipelined on the one
+    /// session): one read after the other, 10,000 nodes took 10 s on loopback. A node whose Stat says it has no
+    /// children is not listed (in persistent mode the recursive watch, set before the load, reports any child
+    /// created after that read).
     private static func load(
         client: ZooKeeperClient, root: String, mode: TreeCacheMode, inbox: AsyncStream<Message>.Continuation
     ) async throws -> [String: TreeCacheNode] {
         var snapshot: [String: TreeCacheNode] = [:]
-        var queue = [root]
-        while !queue.isEmpty {
-            let path = queue.removeFirst()
-            let result = try await read(client: client, path: path, root: root, mode: mode, inbox: inbox)
-            guard case .present(let node, let listed) = result else { continue }
-            snapshot[path] = node
-            let children: [String]
-            if let listed {
-                children = listed
-            } else {
-                do {
-                    children = try await client.getChildren(path)
-                } catch let error as ZooKeeperError where error.code == .noNode {
-                    snapshot[path] = nil
-                    continue
+        var level = [root]
+        while !level.isEmpty {
+            var next: [String] = []
+            try await withThrowingTaskGroup(of: (String, TreeCacheNode?, [String]).self) { group in
+                var index = 0
+                while index < level.count && index < loadConcurrency {
+                    let path = level[index]
+                    group.addTask { try await loadOne(client: client, path: path, root: root, mode: mode, inbox: inbox) }
+                    index += 1
+                }
+                while let (path, node, children) = try await group.next() {
+                    if let node {
+                        snapshot[path] = node
+                        next += children.sorted().map { RecipePath.join(path, $0) }
+                    }
+                    if index < level.count {
+                        let path = level[index]
+                        group.addTask { try await loadOne(client: client, path: path, root: root, mode: mode, inbox: inbox) }
+                        index += 1
+                    }
                 }
             }
-            queue += children.sorted().map { RecipePath.join(path, $0) }
+            level = next
         }
         return snapshot
+    }
+
+    static let loadConcurrency = 256
+
+    /// Reads `paths`, up to `loadConcurrency` at a time; the outcomes in the order of `paths`.
+    private static func readAll(
+        client: ZooKeeperClient, paths: [String], root: String, mode: TreeCacheMode,
+        inbox: AsyncStream<Message>.Continuation
+    ) async -> [Result<TreeCacheStateMachine.ReadResult, any Error>] {
+        var outcomes = [Result<TreeCacheStateMachine.ReadResult, any Error>?](repeating: nil, count: paths.count)
+        await withTaskGroup(of: (Int, Result<TreeCacheStateMachine.ReadResult, any Error>).self) { group in
+            var index = 0
+            func add(_ i: Int) {
+                let path = paths[i]
+                group.addTask {
+                    do {
+                        return (i, .success(try await read(client: client, path: path, root: root, mode: mode, inbox: inbox)))
+                    } catch {
+                        return (i, .failure(error))
+                    }
+                }
+            }
+            while index < paths.count && index < loadConcurrency {
+                add(index)
+                index += 1
+            }
+            while let (i, outcome) = await group.next() {
+                outcomes[i] = outcome
+                if index < paths.count {
+                    add(index)
+                    index += 1
+                }
+            }
+        }
+        return outcomes.map { $0 ?? .failure(CancellationError()) }
+    }
+
+    /// One node of a load: its state and its children's names (nil node: it is gone).
+    private static func loadOne(
+        client: ZooKeeperClient, path: String, root: String, mode: TreeCacheMode,
+        inbox: AsyncStream<Message>.Continuation
+    ) async throws -> (String, TreeCacheNode?, [String]) {
+        let result = try await read(client: client, path: path, root: root, mode: mode, inbox: inbox)
+        guard case .present(let node, let listed) = result else { return (path, nil, []) }
+        if let listed { return (path, node, listed) }
+        if node.stat.numChildren == 0 { return (path, node, []) }
+        do {
+            return (path, node, try await client.getChildren(path))
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            return (path, nil, [])
+        }
     }
 }

@@ -97,6 +97,11 @@ public struct TreeCacheStateMachine: Sendable {
     private var needsSession = false
     private var waitingForRetry = false
     private var pending: [String] = []
+    /// `pending` as a set: a burst of events on a big tree queues thousands of paths, each checked once.
+    private var pendingSet: Set<String> = []
+    /// Each cached node's cached children (paths), so that a delete or a children list costs the subtree's size,
+    /// not the cache's: with 10,000 nodes cached, a scan of every key per event made a burst quadratic.
+    private var childIndex: [String: Set<String>] = [:]
     private var backoff = RecipeBackoff()
 
     /// - Parameter oneShotWatches: use one-shot watches from the start, never trying addWatch.
@@ -116,10 +121,14 @@ public struct TreeCacheStateMachine: Sendable {
         let mode = self.mode ?? .persistentRecursive
         if needsLoad {
             pending = []
+            pendingSet = []
             return .fullLoad(mode)
         }
         if !pending.isEmpty {
-            defer { pending = [] }
+            defer {
+                pending = []
+                pendingSet = []
+            }
             return .read(pending, mode)
         }
         return .wait
@@ -163,6 +172,8 @@ public struct TreeCacheStateMachine: Sendable {
             }
         }
         nodes = snapshot
+        childIndex = [:]
+        for path in nodes.keys { link(path) }
         if !initialized {
             initialized = true
             events.append(.initialized)
@@ -188,7 +199,7 @@ public struct TreeCacheStateMachine: Sendable {
             } else {
                 events.append(.added(path: path, node: node))
             }
-            nodes[path] = node
+            if nodes.updateValue(node, forKey: path) == nil { link(path) }
             if let children {
                 let listed = Set(children.map { RecipePath.join(path, $0) })
                 for child in listed.sorted() where nodes[child] == nil { enqueue(child) }
@@ -279,19 +290,50 @@ public struct TreeCacheStateMachine: Sendable {
     }
 
     private mutating func enqueue(_ path: String) {
-        if !pending.contains(path) { pending.append(path) }
+        if pendingSet.insert(path).inserted { pending.append(path) }
     }
 
     private func directChildren(of path: String) -> [String] {
-        nodes.keys.filter { $0 != path && RecipePath.parent(of: $0) == path }.sorted()
+        (childIndex[path] ?? []).sorted()
+    }
+
+    /// Puts `path` in its parent's children, and the parent in its own parent's when it was not there yet (an
+    /// ancestor that is not cached still links its cached descendants to the root).
+    private mutating func link(_ path: String) {
+        var child = path
+        while child != root, let parent = RecipePath.parent(of: child) {
+            let isNewParent = childIndex[parent] == nil
+            childIndex[parent, default: []].insert(child)
+            guard isNewParent else { return }
+            child = parent
+        }
+    }
+
+    /// Takes `path` out of its parent's children, and a parent left with none and not cached out of its own.
+    private mutating func unlink(_ path: String) {
+        var child = path
+        while child != root, let parent = RecipePath.parent(of: child) {
+            childIndex[parent]?.remove(child)
+            guard childIndex[parent]?.isEmpty == true else { return }
+            childIndex[parent] = nil
+            guard nodes[parent] == nil else { return }
+            child = parent
+        }
     }
 
     private mutating func removeSubtree(_ path: String) -> [TreeCacheEvent] {
-        let doomed = nodes.keys.filter { RecipePath.isWithin($0, root: path) }.sorted(by: Self.deepestFirst)
+        var doomed: [String] = []
+        var stack = [path]
+        while let next = stack.popLast() {
+            if nodes[next] != nil { doomed.append(next) }
+            if let children = childIndex.removeValue(forKey: next) { stack += children }
+        }
+        doomed.sort(by: Self.deepestFirst)
         var events: [TreeCacheEvent] = []
         for victim in doomed {
             if let node = nodes.removeValue(forKey: victim) { events.append(.removed(path: victim, node: node)) }
         }
+        unlink(path)
         return events
     }
 

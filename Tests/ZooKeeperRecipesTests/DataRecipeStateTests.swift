@@ -158,6 +158,36 @@ func dataStat(czxid: Int64 = 10, mzxid: Int64 = 10, version: Int32 = 0) -> Stat 
         #expect(machine.nodes.keys.sorted() == ["/r", "/r/c"])
     }
 
+    @Test func subtreesAddedByReadsAreRemovedWithTheirParentAndOthersStay() {
+        var machine = TreeCacheStateMachine(root: "/r")
+        _ = machine.next()
+        machine.watchSet(generation: 1)
+        _ = machine.next()
+        _ = machine.loaded(["/r": node(""), "/r/a": node("1"), "/r/ab": node("x")])
+        // Nodes learnt one by one after the load, one of them below a node not (yet) cached.
+        for path in ["/r/a/b", "/r/a/b/c", "/r/a/z/deep"] {
+            _ = machine.receive(.event(WatchEvent(type: .nodeCreated, path: path)))
+        }
+        #expect(machine.next() == .read(["/r/a/b", "/r/a/b/c", "/r/a/z/deep"], .persistentRecursive))
+        for path in ["/r/a/b", "/r/a/b/c", "/r/a/z/deep"] {
+            _ = machine.readCompleted(path, .present(node(path), children: nil))
+        }
+        // A leaf goes alone.
+        #expect(machine.receive(.event(WatchEvent(type: .nodeDeleted, path: "/r/a/b/c")))
+            == [.removed(path: "/r/a/b/c", node: node("/r/a/b/c"))])
+        // A parent takes its whole cached subtree, deepest first, and not its sibling "/r/ab" (a name prefix).
+        let removed = machine.receive(.event(WatchEvent(type: .nodeDeleted, path: "/r/a")))
+        #expect(removed.map(\.path) == ["/r/a/z/deep", "/r/a/b", "/r/a"])
+        #expect(machine.nodes.keys.sorted() == ["/r", "/r/ab"])
+        // Re-created later, the same paths are tracked again.
+        _ = machine.receive(.event(WatchEvent(type: .nodeCreated, path: "/r/a")))
+        #expect(machine.next() == .read(["/r/a"], .persistentRecursive))
+        _ = machine.readCompleted("/r/a", .present(node("again"), children: nil))
+        #expect(machine.receive(.event(WatchEvent(type: .nodeDeleted, path: "/r")))
+            .map(\.path) == ["/r/a", "/r/ab", "/r"])
+        #expect(machine.nodes.isEmpty)
+    }
+
     @Test func oneShotChildListsAddAndRemoveChildren() {
         var machine = TreeCacheStateMachine(root: "/r")
         _ = machine.next()
