@@ -279,9 +279,13 @@ run_console() {
 console_group() {
     step "web console in headless Chromium (Tests/Console)" run_console
     # kazoo's own, unmodified TLS and SASL tests against zooreg, through Tests/KazooSuite's shim (its own venv:
-    # kazoo's harness needs pyOpenSSL and pyjks). The whole suite: Tests/KazooSuite/README.md.
+    # kazoo's harness needs pyOpenSSL and pyjks). The whole suite: Tests/KazooSuite/README.md. Left out here: the
+    # two test_invalid_sasl_auth, which race in kazoo itself (start() checks `connected` while its connection
+    # thread may already have failed the SASL exchange: a fast answer gives a time-out instead of AuthFailedError,
+    # seen once under CI's load); Tests/Interop/test_sasl.py checks wrong passwords against both servers.
     step "kazoo's own TLS and SASL tests against zooreg (Tests/KazooSuite)" \
-        env KAZOO_SUITE_TESTS="test_sasl.py test_client.py::TestSSLClient" bash Tests/KazooSuite/run.sh zooreg
+        env KAZOO_SUITE_TESTS="test_sasl.py::TestSASLDigestAuthentication::test_connect_sasl_auth test_sasl.py::TestLegacySASLDigestAuthentication::test_connect_sasl_auth test_client.py::TestSSLClient" \
+        bash Tests/KazooSuite/run.sh zooreg
 }
 
 if [[ ${SKIP_LAN:-0} != 1 ]]; then

@@ -385,9 +385,14 @@ public final class EtcdSharedLog: SharedLog, Sendable {
         for range in ranges {
             _ = try await client.txn(compare: [], success: [.delete(key: range.start, rangeEnd: range.end)])
         }
-        // Recorded first: a replica that starts older than this must bootstrap from a peer's snapshot.
-        _ = try await client.txn(
-            compare: [], success: [.put(key: settings.layout.compactedKey, value: Array("\(revision)".utf8), lease: 0)])
+        // Recorded first: a replica that starts older than this must bootstrap from a peer's snapshot. The record
+        // only ever grows: two replicas may both have compacted (the compactor changes with membership), and a later,
+        // lower record would send a replica behind the real compaction point into a restart loop (seen in CI: a
+        // replica healed from a partition rejoined from its own snapshot at 1028, etcd compacted at 1151).
+        if try await !Self.raiseCompactedRecord(client: client, key: settings.layout.compactedKey, to: revision) {
+            logger.info("The log was compacted further already", metadata: ["revision": "\(revision)"])
+            return
+        }
         do {
             try await client.compact(revision: revision)
         } catch EtcdError.compacted {
@@ -395,6 +400,22 @@ public final class EtcdSharedLog: SharedLog, Sendable {
         }
         let deleted = ranges.reduce(0) { $0 + $1.keys }
         logger.info("Compacted the shared log", metadata: ["revision": "\(revision)", "batches.deleted": "\(deleted)", "range.deletes": "\(ranges.count)"])
+    }
+
+    /// Sets the compaction record to `revision` unless it is at or past it already (compare-and-set on the key's
+    /// mod revision, retried when another replica wrote in between). Returns false when it was at or past it.
+    public static func raiseCompactedRecord(client: EtcdClient, key: [UInt8], to revision: Int64) async throws -> Bool {
+        for _ in 0..<5 {
+            let current = try await client.range(key: key)
+            let kv = current.kvs.first
+            let recorded = kv.flatMap { Int64(String(decoding: $0.value, as: UTF8.self)) } ?? 0
+            if recorded >= revision { return false }
+            let written = try await client.txn(
+                compare: [.modRevision(key: key, equals: kv?.modRevision ?? 0)],
+                success: [.put(key: key, value: Array("\(revision)".utf8), lease: 0)])
+            if written.succeeded { return true }
+        }
+        throw EtcdError.unavailable("the compaction record kept changing")
     }
 
     // MARK: Clocks

@@ -267,3 +267,27 @@ final class NIOLockedBox: Sendable {
         #expect(MemberInfo(decoding: Array("17".utf8))?.hostPort == nil)
     }
 }
+
+extension EtcdClientLiveTests {
+    /// The compaction record only grows: a second compactor with an older floor leaves it where it is (CI once
+    /// saw a lower record sent a replica behind etcd's real compaction point into a restart loop).
+    @Test func theCompactionRecordOnlyGrows() async throws {
+        try await withEtcd { client, _ in
+            let key = Array("/zooreg/t/compacted".utf8)
+            func raise(_ revision: Int64) async throws -> Bool {
+                try await EtcdSharedLog.raiseCompactedRecord(client: client, key: key, to: revision)
+            }
+            func recorded() async throws -> String {
+                String(decoding: try await client.range(key: key).kvs.first?.value ?? [], as: UTF8.self)
+            }
+            let first = try await raise(1151)
+            let lower = try await raise(1028)
+            let same = try await raise(1151)
+            #expect(first && !lower && !same)
+            #expect(try await recorded() == "1151")
+            let higher = try await raise(1200)
+            #expect(higher)
+            #expect(try await recorded() == "1200")
+        }
+    }
+}
