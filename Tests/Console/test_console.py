@@ -15,6 +15,7 @@ import uuid
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from console_support import curator_json, kazoo_client, wait_until, zooreg_binary
@@ -27,7 +28,10 @@ def css(driver, selector):
 
 
 def wait(driver, seconds=10):
-    return WebDriverWait(driver, seconds, poll_frequency=0.05)
+    # The page re-renders as events arrive: an element found one moment can be replaced the next (stale). The wait
+    # retries then, as it does for an element not there yet (seen once under CI's load).
+    return WebDriverWait(driver, seconds, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def open_console(browser, server):

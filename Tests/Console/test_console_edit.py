@@ -8,6 +8,7 @@ import uuid
 import pytest
 from kazoo.security import make_digest_acl
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from console_support import ZooregServer, kazoo_client
@@ -21,7 +22,10 @@ def edit_server():
 
 
 def wait(driver, seconds=10):
-    return WebDriverWait(driver, seconds, poll_frequency=0.05)
+    # The page re-renders as events arrive: an element found one moment can be replaced the next (stale). The wait
+    # retries then, as it does for an element not there yet (seen once under CI's load).
+    return WebDriverWait(driver, seconds, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def js_text(driver, selector):
