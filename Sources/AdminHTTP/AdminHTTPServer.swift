@@ -135,7 +135,8 @@ public struct AdminHTTPServer: Service {
         .json("{\"error\":\(jsonString(message))}", status: status)
     }
 
-    /// A JSON string literal of `text`.
+    /// A JSON string literal of `text`, escaped as Jackson (ZooKeeper's AdminServer) escapes it: quotes, backslashes
+    /// and control characters (b, f, n, r, t by name, the others as uppercase u00XX); everything else as is.
     public static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -145,9 +146,11 @@ public struct AdminHTTPServer: Service {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             default:
                 if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
+                    let hex = String(scalar.value, radix: 16, uppercase: true)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -1,3 +1,5 @@
+import AdminHTTP
+
 /// A JSON value whose objects keep their keys in order, written the way ZooKeeper's AdminServer writes it
 /// (Jackson's default pretty printer: `"key" : value`, two-space indents, `[ 1, 2 ]`, `[ ]`, `{ }`).
 public indirect enum AdminJSON: Sendable, Equatable {
@@ -77,27 +79,8 @@ public indirect enum AdminJSON: Sendable, Equatable {
         }
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped; everything else as is (UTF-8).
+    /// A JSON string literal, escaped as ZooKeeper's Jackson escapes it: the AdminServer's one escaping.
     public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16, uppercase: true)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        AdminHTTPServer.jsonString(text)
     }
 }
