@@ -47,12 +47,19 @@ def received(server) -> int:
                for port in getattr(server, "ports", [server.port]))
 
 
+# The suites' 40 tests take 60-100 s against one server when CI runs four implementations' suites at once beside the
+# fuzz build on two cores (97 s once against zooreg-ensemble, over pytest's 120 s once). Their own time-outs are
+# inside them; this bounds the whole `swift test`, and on expiry its output so far says which tests were running.
+SWIFT_TEST_SECONDS = 420
+
+
 @pytest.fixture
 def target(impl, request):
     """A fresh standalone server; an ensemble implementation's shared ensemble (a fresh one costs ~10 s)."""
     return request.getfixturevalue("server" if impl in ENSEMBLE_IMPLS else "fresh_server")
 
 
+@pytest.mark.timeout(SWIFT_TEST_SECONDS + 60)
 def test_swift_end_to_end_suites(target, impl):
     swift = shutil.which("swift")
     assert swift, "swift is not on PATH"
@@ -63,9 +70,18 @@ def test_swift_end_to_end_suites(target, impl):
                       + ", ".join(NOT_FOR_ENSEMBLES.split("|")))
     before = received(target)
     env = dict(os.environ, ZK_TEST_CONNECT=target.hosts)
-    proc = subprocess.run(
-        [swift, "test", "--skip-build", "--filter", SUITES, "--skip", skip],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    try:
+        proc = subprocess.run(
+            [swift, "test", "--skip-build", "--filter", SUITES, "--skip", skip],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=SWIFT_TEST_SECONDS)
+    except subprocess.TimeoutExpired as expired:
+        # Output so far comes as bytes even in text mode.
+        so_far = "".join(part.decode(errors="replace") if isinstance(part, bytes) else part
+                         for part in (expired.stdout or b"", expired.stderr or b""))
+        started = set(re.findall(r"Test (\w+)\(\) started", so_far))
+        ended = set(re.findall(r"Test (\w+)\(\) (?:passed|failed)", so_far))
+        pytest.fail(f"swift test ran over {SWIFT_TEST_SECONDS} s; still running: {sorted(started - ended)}\n"
+                    + so_far[-4000:])
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     summary = re.search(r"Test run with (\d+) tests? in (\d+) suites? passed", out)
