@@ -14,6 +14,12 @@ let package = Package(
         .library(name: "CoordinationCore", targets: ["CoordinationCore"]),
         .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
         .library(name: "ServiceRegistry", targets: ["ServiceRegistry"]),
+        // The pure cores beneath the server, the registry and its LAN side: products so that Fuzz/'s targets link
+        // them without the I/O modules above (and their TLS stack).
+        .library(name: "ServerConfig", targets: ["ServerConfig"]),
+        .library(name: "ServiceModel", targets: ["ServiceModel"]),
+        .library(name: "DNSSDCore", targets: ["DNSSDCore"]),
+        .library(name: "RegistryDNSSD", targets: ["RegistryDNSSD"]),
         .library(name: "ZooKeeperRecipes", targets: ["ZooKeeperRecipes"]),
         .library(name: "AvahiDNSSD", targets: ["AvahiDNSSD"]),
         .library(name: "ServiceRegistryLAN", targets: ["ServiceRegistryLAN"]),
@@ -93,11 +99,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // NIO shell: connections, commit loop, session expiry, four-letter words, metrics, configuration.
+        // Pure: the server's configuration (zoo.cfg in Java properties syntax, overrides, TLS and SASL settings)
+        // and the four-letter words. No I/O beyond reading the configuration file.
+        .target(
+            name: "ServerConfig",
+            dependencies: ["CoordinationCore"],
+            swiftSettings: strict
+        ),
+        // NIO shell: connections, commit loop, session expiry, four-letter words, metrics; re-exports ServerConfig.
         .target(
             name: "CoordinationServer",
             dependencies: [
-                "Jute", "ZooKeeperWire", "CoordinationCore", "Persistence", "ReplicatedLog", "AdminHTTP",
+                "Jute", "ZooKeeperWire", "CoordinationCore", "ServerConfig", "Persistence", "ReplicatedLog",
+                "AdminHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,11 +142,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Service registry on the client: Curator-compatible instances, registrar, watch-fed resolver, health checks.
+        // Pure: Curator-compatible service instances, their JSON (and the JSON value type), the registry's errors.
+        .target(
+            name: "ServiceModel",
+            swiftSettings: strict
+        ),
+        // Service registry on the client: registrar, watch-fed resolver, health checks; re-exports ServiceModel.
         .target(
             name: "ServiceRegistry",
             dependencies: [
-                "ZooKeeperClient",
+                "ServiceModel", "ZooKeeperClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -158,24 +177,35 @@ let package = Package(
             pkgConfig: "avahi-client",
             providers: [.apt(["libavahi-client-dev"])]
         ),
+        // Pure DNS-SD: service types and names, instance-name collisions, TXT records and their wire form.
+        .target(
+            name: "DNSSDCore",
+            swiftSettings: strict
+        ),
         // Safe Swift over libavahi-client: a connection that survives daemon restarts, publishing (entry groups,
-        // collisions), browsing and resolving as AsyncSequences; pure state machines for the decisions.
+        // collisions), browsing and resolving as AsyncSequences; pure state machines for the decisions. Re-exports
+        // DNSSDCore.
         .target(
             name: "AvahiDNSSD",
             dependencies: [
-                "CAvahiClient",
+                "CAvahiClient", "DNSSDCore",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
-        // The registry on the LAN: registry names to DNS-SD, the publisher fed by the Resolver's cache, mDNS lookups.
+        // Pure: registry names and instances to DNS-SD service types, instance names and TXT records.
+        .target(
+            name: "RegistryDNSSD",
+            dependencies: ["ServiceModel", "DNSSDCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // The registry on the LAN: the publisher fed by the Resolver's cache, mDNS lookups; re-exports RegistryDNSSD.
         .target(
             name: "ServiceRegistryLAN",
             dependencies: [
-                "ServiceRegistry", "AvahiDNSSD", "ZooKeeperClient",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "RegistryDNSSD", "ServiceRegistry", "AvahiDNSSD", "ZooKeeperClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -275,7 +305,7 @@ let package = Package(
         .testTarget(
             name: "CoordinationServerTests",
             dependencies: [
-                "CoordinationServer", "ZooKeeperWire", "ReplicatedLog",
+                "CoordinationServer", "ServerConfig", "ZooKeeperWire", "ReplicatedLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

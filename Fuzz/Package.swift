@@ -57,8 +57,8 @@ let package = Package(
             main("Persistence"), main("CoordinationCore"), main("ZooKeeperWire"), .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        fuzzTarget("FuzzConfig", [main("CoordinationServer")]),
-        fuzzTarget("FuzzRegistryJSON", [main("ServiceRegistry")]),
-        fuzzTarget("FuzzDNSSDMapping", [main("ServiceRegistryLAN"), main("ServiceRegistry"), main("AvahiDNSSD")]),
+        fuzzTarget("FuzzConfig", [main("ServerConfig")]),
+        fuzzTarget("FuzzRegistryJSON", [main("ServiceModel")]),
+        fuzzTarget("FuzzDNSSDMapping", [main("RegistryDNSSD"), main("ServiceModel"), main("DNSSDCore")]),
     ]
 )

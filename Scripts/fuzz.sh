@@ -48,7 +48,10 @@ build() {
     local start=$SECONDS
     # ld.gold warns once per ASan symbol it cannot export; those lines say nothing.
     # Targets named on the command line are built alone (--product each): the wire targets need only NIOCore
-    # and ZooKeeperWire, while the server's and the registry's pull in NIOSSL and swift-crypto.
+    # and ZooKeeperWire, FuzzRegistryJSON only ServiceModel, while the core's, the configuration's and the DNS-SD
+    # mapping's pull in swift-crypto. None links NIOSSL, NIOPosix or the server: the configuration, the registry's
+    # model and the DNS-SD mapping are pure modules of their own (ServerConfig, ServiceModel, DNSSDCore,
+    # RegistryDNSSD).
     local products=()
     if ((named)); then
         products=("${targets[@]}")

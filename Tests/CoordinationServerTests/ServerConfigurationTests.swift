@@ -1,6 +1,7 @@
 import Testing
 
 @testable import CoordinationServer
+@testable import ServerConfig
 
 @Suite struct JavaPropertiesReaderTests {
     @Test func separatorsCommentsAndBlanks() throws {

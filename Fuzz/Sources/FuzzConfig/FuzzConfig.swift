@@ -1,8 +1,8 @@
 // The zoo.cfg parser (ServerConfiguration.parse, Java properties syntax): any text either parses or throws a
 // ConfigurationError naming the file and line.
 import CFuzzDriver
-import CoordinationServer
 import FuzzSupport
+import ServerConfig
 
 @_cdecl("FuzzConfig_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {

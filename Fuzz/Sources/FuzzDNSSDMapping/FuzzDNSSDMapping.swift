@@ -1,13 +1,13 @@
-// The registry-to-DNS-SD mapping (ServiceRegistryLAN.DNSSDMapping) and Avahi's pure name and TXT helpers
-// (AvahiDNSSD.DNSSDNames, DNSSDTXTRecord, DNSSDTXTItem): no daemon. The input is a registry name, an id, TXT
+// The registry-to-DNS-SD mapping (RegistryDNSSD.DNSSDMapping) and the pure DNS-SD name and TXT helpers
+// (DNSSDCore.DNSSDNames, DNSSDTXTRecord, DNSSDTXTItem): no daemon. The input is a registry name, an id, TXT
 // strings and an instance in Curator's JSON. The checks are the mapping's promises: the types, subtypes and
 // instance names it makes are valid DNS-SD names of the allowed sizes, fitted TXT records stay within their
 // budget and keep the required keys, and a TXT string survives its wire form.
-import AvahiDNSSD
 import CFuzzDriver
+import DNSSDCore
 import FuzzSupport
-import ServiceRegistry
-import ServiceRegistryLAN
+import RegistryDNSSD
+import ServiceModel
 
 @_cdecl("FuzzDNSSDMapping_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {

@@ -3,7 +3,7 @@
 // that decodes must decode the same after encoding (its payload may gain Jackson's "@class").
 import CFuzzDriver
 import FuzzSupport
-import ServiceRegistry
+import ServiceModel
 
 @_cdecl("FuzzRegistryJSON_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {

@@ -1,3 +1,5 @@
+import ServerConfig
+
 /// Decides when the engine hands its pending log records to the group-commit log: at once, or a little later so
 /// that one fsync covers the writes of more sessions.
 ///
@@ -13,16 +15,8 @@
 ///
 /// Pure: times are monotonic nanoseconds passed in; the engine owns the timer.
 struct CommitPacer {
-    struct Settings: Equatable {
-        /// Spacing between submissions, as a multiple of the estimated commit time. 0 turns pacing off.
-        var delayFactor: Double = 3
-        /// Upper bound of the spacing.
-        var maxDelayNanos: Int64 = 3_000_000
-        /// Pacing applies only when at least this many connections wrote in the current or previous window.
-        var minWriters: Int = 4
-        /// Length of a window for counting writers.
-        var windowNanos: Int64 = 10_000_000
-    }
+    /// The pacing's parameters, part of the configuration (ServerConfig's `ServerConfiguration.commitPacing`).
+    typealias Settings = CommitPacingSettings
 
     enum Decision: Equatable {
         case submitNow

@@ -98,7 +98,7 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// `commitPacing`: when several sessions write, space the log's fsyncs by a few commit times (at most 3 ms) so
     /// that each covers more writes (default yes; see `CommitPacer`). `commitPacing=no` submits every batch at once.
-    var commitPacing = CommitPacer.Settings()
+    package var commitPacing = CommitPacingSettings()
 
     /// `syncEnabled`: accepted for compatibility; in ZooKeeper it only affects observers, so it has no effect in
     /// a standalone server.

@@ -122,7 +122,7 @@ enum ConfigurationKeys {
         case "forceSync":
             configuration.forceSync = try yesNo(key, value)
         case "commitPacing":
-            configuration.commitPacing.delayFactor = try yesNo(key, value) ? CommitPacer.Settings().delayFactor : 0
+            configuration.commitPacing.delayFactor = try yesNo(key, value) ? CommitPacingSettings().delayFactor : 0
         case "syncEnabled":
             configuration.syncEnabled = try bool(key, value)
         case "DigestAuthenticationProvider.superDigest":

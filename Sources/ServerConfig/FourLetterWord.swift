@@ -1,9 +1,9 @@
 /// The four-letter words ZooKeeper 3.8 knows (`FourLetterCommands.cmd2String`).
 ///
 /// A new connection whose first four bytes, read as the big-endian frame length, spell one of these words is
-/// a command: the server writes ``FourLetterWordRenderer/render(_:snapshot:whitelisted:)``'s text and closes
-/// the connection. ZooKeeper checks this only before the connect request, and also knows `0xfff4fffd`
-/// ("telnet close"), which runs nothing; the server can treat that as the invalid length it is.
+/// a command: the server writes the text of `FourLetterWordRenderer.render(_:snapshot:whitelisted:)` (in
+/// CoordinationServer) and closes the connection. ZooKeeper checks this only before the connect request, and also
+/// knows `0xfff4fffd` ("telnet close"), which runs nothing; the server can treat that as the invalid length it is.
 public enum FourLetterWord: String, CaseIterable, Sendable, Hashable {
     /// Configuration: ports, directories and their sizes, tickTime, session timeout bounds.
     case conf

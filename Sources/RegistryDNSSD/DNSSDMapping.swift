@@ -1,6 +1,6 @@
-import AvahiDNSSD
 import Crypto
-import ServiceRegistry
+import DNSSDCore
+import ServiceModel
 
 /// How a registry instance appears on the LAN as a DNS-SD service. One documented rule, the same in every
 /// publisher (`zooreg register`, the publisher in `zooreg serve`, `zooreg publish`), so that two publishers of one

@@ -77,18 +77,21 @@ extension ServerConfiguration {
         return "/" + components.joined(separator: "/")
     }
 
-    static func processWorkingDirectory() -> String {
+    /// The process's working directory (`getcwd`), or "." when it cannot be read. Also the `user.dir` of the
+    /// `envi` four-letter word.
+    package static func processWorkingDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "." }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func readTextFile(atPath path: String) -> Result<String, ReadFailure> {
+    /// A whole file's text, decoded as UTF-8 (invalid bytes repaired).
+    package static func readTextFile(atPath path: String) -> Result<String, ReadFailure> {
         readFile(atPath: path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// A whole file's bytes (configuration files, TLS keys and certificates).
-    static func readFile(atPath path: String) -> Result<[UInt8], ReadFailure> {
+    package static func readFile(atPath path: String) -> Result<[UInt8], ReadFailure> {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return .failure(ReadFailure(errno: errno)) }
         defer { close(fd) }
@@ -106,9 +109,11 @@ extension ServerConfiguration {
         return .success(bytes)
     }
 
-    struct ReadFailure: Error, CustomStringConvertible {
-        var errno: Int32
-        var description: String { String(cString: strerror(errno)) }
+    /// Why a file could not be read: the `errno` of `open` or `read`.
+    package struct ReadFailure: Error, CustomStringConvertible {
+        package var errno: Int32
+        /// `strerror`'s text.
+        package var description: String { String(cString: strerror(errno)) }
     }
 }
 
