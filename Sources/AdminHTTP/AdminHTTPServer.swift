@@ -17,6 +17,8 @@ public struct AdminHTTPServer: Service {
     public let port: Int
     let routes: [any HTTPRoute]
     let maxBodyBytes: Int
+    /// What its log lines call it ("Admin HTTP server", "Prometheus metrics endpoint").
+    let name: String
     let logger: Logger
     let eventLoopGroup: any EventLoopGroup
     let onServerRunning: (@Sendable (SocketAddress) async -> Void)?
@@ -26,6 +28,7 @@ public struct AdminHTTPServer: Service {
         port: Int,
         routes: [any HTTPRoute],
         maxBodyBytes: Int = 1 << 20,
+        name: String = "Admin HTTP server",
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onServerRunning: (@Sendable (SocketAddress) async -> Void)? = nil
@@ -34,6 +37,7 @@ public struct AdminHTTPServer: Service {
         self.port = port
         self.routes = routes
         self.maxBodyBytes = maxBodyBytes
+        self.name = name
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.onServerRunning = onServerRunning
@@ -54,8 +58,8 @@ public struct AdminHTTPServer: Service {
             }
         let address = server.channel.localAddress
         logger.info(
-            "Admin HTTP server listening",
-            metadata: ["admin.address": "\(address.map { "\($0)" } ?? "\(host):\(port)")"]
+            "\(name) listening",
+            metadata: ["http.address": "\(address.map { "\($0)" } ?? "\(host):\(port)")"]
         )
         if let address, let onServerRunning {
             await onServerRunning(address)
@@ -77,7 +81,7 @@ public struct AdminHTTPServer: Service {
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
-        logger.info("Admin HTTP server stopped")
+        logger.info("\(name) stopped")
     }
 
     private func serve(_ connection: Connection) async {
@@ -117,7 +121,7 @@ public struct AdminHTTPServer: Service {
                 }
             }
         } catch {
-            logger.debug("Admin HTTP connection closed with an error", metadata: ["error": "\(error)"])
+            logger.debug("\(name): connection closed with an error", metadata: ["error": "\(error)"])
         }
     }
 

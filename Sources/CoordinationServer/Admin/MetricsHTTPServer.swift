@@ -1,3 +1,4 @@
+import AdminHTTP
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -5,20 +6,15 @@ import NIOPosix
 import Prometheus
 import ServiceLifecycle
 
-/// The Prometheus endpoint: `GET /metrics` answers with the registry in the text exposition format; any
-/// other path is 404 and any other method on /metrics 405.
+/// The Prometheus endpoint: an ``AdminHTTPServer`` whose one route is ``MetricsRoute``. `GET /metrics` answers
+/// with the registry in the text exposition format; any other path is 404 and any other method on /metrics 405.
 ///
-/// Run it in a `ServiceGroup`. On graceful shutdown it stops accepting connections and quiesces the open
-/// ones: an idle keep-alive connection is closed at once, a request in progress gets its response (with
-/// `Connection: close`) first. `run()` returns when every connection is closed. Cancellation closes
-/// everything at once.
+/// Run it in a `ServiceGroup`; it shuts down as ``AdminHTTPServer`` does (a request in progress gets its response,
+/// idle keep-alive connections are closed, `run()` returns when every connection is closed).
 public struct MetricsHTTPServer: Service {
-    public let host: String
-    public let port: Int
-    let registry: PrometheusCollectorRegistry
-    let logger: Logger
-    let eventLoopGroup: any EventLoopGroup
-    let onServerRunning: (@Sendable (SocketAddress) async -> Void)?
+    public var host: String { server.host }
+    public var port: Int { server.port }
+    let server: AdminHTTPServer
 
     /// - Parameters:
     ///   - host: the address to bind, e.g. `127.0.0.1` or `0.0.0.0`.
@@ -34,116 +30,39 @@ public struct MetricsHTTPServer: Service {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onServerRunning: (@Sendable (SocketAddress) async -> Void)? = nil
     ) {
-        self.host = host
-        self.port = port
-        self.registry = registry
-        self.logger = logger
-        self.eventLoopGroup = eventLoopGroup
-        self.onServerRunning = onServerRunning
+        // A scrape has no body worth reading.
+        server = AdminHTTPServer(
+            host: host, port: port, routes: [MetricsRoute(registry: registry)], maxBodyBytes: 64 << 10,
+            name: "Prometheus metrics endpoint", logger: logger, eventLoopGroup: eventLoopGroup,
+            onServerRunning: onServerRunning)
     }
-
-    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     public func run() async throws {
-        let server = try await ServerBootstrap(group: eventLoopGroup)
-            .serverChannelOption(ChannelOptions.backlog, value: 64)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
-                }
-            }
-        let address = server.channel.localAddress
-        logger.info(
-            "Prometheus metrics endpoint listening",
-            metadata: ["metrics.address": "\(address.map { "\($0)" } ?? "\(host):\(port)")"]
-        )
-        if let address, let onServerRunning {
-            await onServerRunning(address)
-        }
+        try await server.run()
+    }
+}
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask {
-                            await withGracefulShutdownHandler {
-                                await serve(connection)
-                            } onGracefulShutdown: {
-                                // HTTPServerPipelineHandler closes an idle connection now, a busy one after
-                                // its response.
-                                connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-                            }
-                        }
-                    }
-                }
-            }
-        } onGracefulShutdown: {
-            // Ends the accept loop above; the task group then waits for the open connections.
-            server.channel.close(promise: nil)
-        }
-        logger.info("Prometheus metrics endpoint stopped")
+/// `/metrics` in the Prometheus text exposition format (GET and HEAD; other methods are 405). It answers every
+/// other path too, with a plain-text 404 that says where the metrics are: it is the metrics port's only route.
+public struct MetricsRoute: HTTPRoute {
+    let registry: PrometheusCollectorRegistry
+
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
     }
 
-    private func serve(_ connection: Connection) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                var request: HTTPRequestHead?
-                for try await part in inbound {
-                    switch part {
-                    case .head(let head):
-                        request = head
-                    case .body:
-                        continue
-                    case .end:
-                        guard let head = request else { continue }
-                        request = nil
-                        try await respond(to: head, outbound: outbound)
-                        if !head.isKeepAlive {
-                            // Half-close after the response is written; the loop ends when the client closes.
-                            connection.channel.close(mode: .output, promise: nil)
-                        }
-                    }
-                }
-            }
-        } catch {
-            logger.debug("Metrics connection closed with an error", metadata: ["error": "\(error)"])
+    public func respond(to request: HTTPRequest) async -> HTTPResponse? {
+        guard request.path == "/metrics" else {
+            return .text("Not found. Metrics are at /metrics\n", status: .notFound)
         }
-    }
-
-    private func respond(
-        to head: HTTPRequestHead,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
-    ) async throws {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let status: HTTPResponseStatus
-        var body: [UInt8]
-        var headers = HTTPHeaders()
-        if path != "/metrics" {
-            status = .notFound
-            body = Array("Not found. Metrics are at /metrics\n".utf8)
-            headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        } else if head.method != .GET && head.method != .HEAD {
-            status = .methodNotAllowed
-            body = Array("Only GET and HEAD are allowed\n".utf8)
+        guard request.method == .GET || request.method == .HEAD else {
+            var headers = HTTPHeaders()
             headers.add(name: "Allow", value: "GET, HEAD")
             headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        } else {
-            status = .ok
-            body = []
-            registry.emit(into: &body)
-            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            return .full(status: .methodNotAllowed, headers: headers, body: ByteBuffer(string: "Only GET and HEAD are allowed\n"))
         }
-        headers.add(name: "Content-Length", value: String(body.count))
-        if !head.isKeepAlive {
-            headers.add(name: "Connection", value: "close")
-        }
-        var parts: [HTTPServerResponsePart] = [.head(HTTPResponseHead(version: head.version, status: status, headers: headers))]
-        if head.method != .HEAD {
-            parts.append(.body(.byteBuffer(ByteBuffer(bytes: body))))
-        }
-        parts.append(.end(nil))
-        try await outbound.write(contentsOf: parts)
+        var body: [UInt8] = []
+        registry.emit(into: &body)
+        return .bytes(body, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }
