@@ -312,7 +312,7 @@ def main() -> int:
     parser.add_argument("--workdir", help="where the servers keep their data (default: a new temp dir)")
     parser.add_argument("--row4-threads", type=int, choices=(1, 2),
                         help="generator threads for row 4 (default: 1 when one thread keeps the rate, else 2)")
-    parser.add_argument("--rows", default="1,1b,2,3,4,5,6,7,8", help="rows to run, e.g. 1,2,4")
+    parser.add_argument("--rows", default="1,1b,2,3,4,5,6,7,8,9", help="rows to run, e.g. 1,2,4")
     args = parser.parse_args()
 
     quick = args.quick
@@ -330,6 +330,8 @@ def main() -> int:
         "fanout_sessions": 50 if quick else 1000,
         "fanout_rounds": 2 if quick else 5,
         "storm_sessions": 200 if quick else 10_000,
+        "propagation_creates": 10 if quick else 60,
+        "propagation_deletes": 5 if quick else 20,
         # Row 4's p99 rides on rare multi-millisecond stalls of this VM (see Benchmarks/README.md): a median over
         # more rounds keeps one unlucky round from deciding it.
         "row4_rounds": rounds if quick else max(rounds, 5),
@@ -372,8 +374,8 @@ def main() -> int:
 
     servers: dict = {}
     try:
-        # ---- rows 1-4, 7, 8: one fresh pair of servers
-        if rows & {"1", "1b", "2", "3", "4", "7", "8"}:
+        # ---- rows 1-4, 7-9: one fresh pair of servers
+        if rows & {"1", "1b", "2", "3", "4", "7", "8", "9"}:
             servers = {impl: Server(impl, workroot / f"{impl}-load", binary) for impl in (ZOOREG, ZOOKEEPER)}
             for server in servers.values():
                 ready = server.start(bench)
@@ -469,6 +471,16 @@ def main() -> int:
                     "registerSeconds": {i: median([r["registerSeconds"] for r in results[i]]) for i in results},
                     "rssPerSessionBytes": {i: median([r.get("rssPerSessionBytes") for r in results[i]])
                                            for i in results},
+                    "runs": results,
+                }
+            if "9" in rows:
+                results = alternate(rounds, servers, lambda s: bench.json([
+                    "propagation", "--server", s.address, "--creates", str(sizes["propagation_creates"]),
+                    "--deletes", str(sizes["propagation_deletes"])]), "registry change propagation")
+                report["rows"]["9"] = {
+                    "title": "registry change to a watching Resolver",
+                    "medianMillis": {i: median([r["medianMillis"] for r in results[i]]) for i in results},
+                    "p90Millis": {i: median([r["p90Millis"] for r in results[i]]) for i in results},
                     "runs": results,
                 }
             for server in servers.values():
@@ -622,6 +634,9 @@ def render(report: dict) -> str:
     if "8" in rows:
         line("8", f"{rows['8']['title']}: seconds", rows["8"]["registerSeconds"], 2)
         line("8", "same: server RSS growth per session, bytes", rows["8"]["rssPerSessionBytes"], 0)
+    if "9" in rows:
+        line("9", f"{rows['9']['title']}: median ms", rows["9"]["medianMillis"], 2, target="< 50")
+        line("9", "same: p90 ms", rows["9"]["p90Millis"], 2)
     return "\n".join(lines)
 
 

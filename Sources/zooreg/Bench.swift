@@ -10,10 +10,13 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             `run` (the default) drives a workload and reports throughput, latency percentiles (HdrHistogram) and, \
             with --server-pid, the server's CPU time per operation. The other subcommands are the scenarios of \
-            Benchmarks/compare.sh: populate (many znodes), fanout (watch notification), storm (session storm) and \
+            Benchmarks/compare.sh: populate (many znodes), fanout (watch notification), storm (session storm), \
+            propagation (a registry change reaching a watching Resolver) and \
             ready (time until a starting server serves).
             """,
-        subcommands: [BenchRun.self, BenchPopulate.self, BenchFanout.self, BenchStorm.self, BenchReady.self],
+        subcommands: [
+            BenchRun.self, BenchPopulate.self, BenchFanout.self, BenchStorm.self, BenchPropagation.self, BenchReady.self,
+        ],
         defaultSubcommand: BenchRun.self
     )
 }

@@ -142,7 +142,10 @@ import ZooKeeperClient
         }
     }
 
-    @Test func resolverSeesChangesWithinFiftyMilliseconds() async throws {
+    /// Every create reaches the Resolver's stream, each within 5 s, and the Resolver ends with all of them. How fast is a figure for the benchmark
+    /// (`zooreg bench propagation`, Benchmarks/compare.sh row 9, against zooreg and ZooKeeper side by side): this
+    /// prints the times it saw and asserts no bound on them.
+    @Test func resolverSeesEveryChange() async throws {
         try await RegistryTestEnvironment.run { env in
             let resolver = try Resolver(client: try await env.client(label: "resolver"), basePath: env.basePath, logger: testLogger("resolver"))
             defer { resolver.close() }
@@ -165,7 +168,7 @@ import ZooKeeperClient
                 let instance = ServiceInstance(name: "lat", id: "n\(i)", port: i, registrationTimeUTC: 1)
                 let before = ContinuousClock.now
                 try await writer.create("\(env.basePath)/lat/n\(i)", data: instance.encoded())
-                try await eventually(2, "instance \(i)") { seen.withLockedValue { $0[i] } != nil }
+                try await eventually(5, "instance \(i)") { seen.withLockedValue { $0[i] } != nil }
                 latencies.append((seen.withLockedValue { $0[i]! } - before).milliseconds)
             }
             let sorted = latencies.sorted()
@@ -173,7 +176,8 @@ import ZooKeeperClient
             print(
                 "change propagation (create -> resolver) over 20 changes: median \(String(format: "%.2f", median)) ms, max \(String(format: "%.2f", sorted.last!)) ms"
             )
-            #expect(median < 50)
+            let resolved = try await resolver.resolve("lat").instances.map(\.id)
+            #expect(Set(resolved) == Set((1...20).map { "n\($0)" }))
         }
     }
 
