@@ -50,7 +50,12 @@ final class RegistryTestEnvironment: Sendable {
     var canRestartServer: Bool { server != nil }
 
     /// A connected client (to `hostPort`, or to the environment's server).
-    func client(sessionTimeout: Duration = .seconds(4), label: String = "client", hostPort: String? = nil) async throws -> ZooKeeperClient {
+    ///
+    /// 10 s sessions by default: a client gives a connection up after two thirds of its session timeout without
+    /// an answer, and under CI's load (four servers' suites beside a sanitizer build on two cores) a 4 s session's
+    /// connection to an ensemble replica was once given up mid-test (CONNECTIONLOSS). Tests of expiry and
+    /// reconnection pass their own, shorter, timeouts.
+    func client(sessionTimeout: Duration = .seconds(10), label: String = "client", hostPort: String? = nil) async throws -> ZooKeeperClient {
         var configuration = ZooKeeperClient.Configuration()
         configuration.maxReconnectBackoff = .milliseconds(100)
         let client = try ZooKeeperClient(

@@ -48,7 +48,12 @@ final class RecipeTestEnvironment: Sendable {
     }
 
     /// A connected client of the environment's server.
-    func client(sessionTimeout: Duration = .seconds(4), label: String = "client") async throws -> ZooKeeperClient {
+    ///
+    /// 10 s sessions by default: a client gives a connection up after two thirds of its session timeout without
+    /// an answer, and under CI's load (four servers' suites beside a sanitizer build on two cores) a 4 s session's
+    /// connection to an ensemble replica was once given up mid-test (CONNECTIONLOSS). Tests of expiry and
+    /// reconnection pass their own, shorter, timeouts.
+    func client(sessionTimeout: Duration = .seconds(10), label: String = "client") async throws -> ZooKeeperClient {
         var configuration = ZooKeeperClient.Configuration()
         configuration.maxReconnectBackoff = .milliseconds(100)
         let client = try ZooKeeperClient(
