@@ -61,7 +61,8 @@ build() {
         local args=()
         [[ $p != all ]] && args=(--product "$p")
         # shellcheck disable=SC2086
-        swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" -c debug "${args[@]}" ${SWIFT_BUILD_FLAGS:-} \
+        # No index store: nothing reads it here (the main build keeps its own, which test discovery needs).
+        swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" -c debug --disable-index-store "${args[@]}" ${SWIFT_BUILD_FLAGS:-} \
             -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 |
             grep -v -e "Cannot export local symbol" -e "prohibited flag(s): -D_REENTRANT"
         rc=${PIPESTATUS[0]}

@@ -37,7 +37,7 @@
 #   SWIFT_BUILD_FLAGS="..."  extra flags of the swift builds (steps 2 and 3b). Not --disable-index-store: on Linux
 #                          the test discovery of --build-tests reads the index store
 #   SKIP_FUZZ=1            skip step 3b (FUZZ_SECONDS=N: seconds per fuzz target, default 5; FUZZ_TARGETS="..."
-#                          these targets instead of the eight of fuzz_group below)
+#                          these targets instead of all eight of Scripts/fuzz.sh)
 #   PYTEST_ARGS="..."      extra pytest arguments, e.g. "-k watches -x"
 #   SKIP_ENSEMBLE_INTEROP=1          leave the ensembles out of step 4
 #   ENSEMBLE_INTEROP_PYTEST_ARGS="..."  extra pytest arguments of step 4's ensemble runs, e.g. "-k watches -x"
@@ -173,9 +173,10 @@ fuzz_group() {
     # Bounded: the sanitizer build of Fuzz/ in its own scratch path, then each of the eight targets for a few
     # seconds, one at a time. A crash fails the step; its input is in .build-fuzz/artifacts/<target>/. It runs in
     # the background while the interop suites (which mostly wait on their servers) run.
-    local targets="FuzzServerFrames FuzzRequestDecoders FuzzClientReplies FuzzCoreRequests FuzzRecovery FuzzConfig FuzzRegistryJSON FuzzDNSSDMapping"
+    # With no targets named, fuzz.sh builds all eight in one `swift build` (named ones are built one product at a
+    # time, which keeps one core idle along each product's chain of modules).
     # shellcheck disable=SC2086
-    step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-$targets}
+    step "fuzz targets, ${FUZZ_SECONDS:-5} s each (Scripts/fuzz.sh)" bash Scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}" ${FUZZ_TARGETS:-}
 }
 if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
     bg_start fuzz fuzz_group
