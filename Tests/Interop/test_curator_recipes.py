@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import pytest
+from kazoo.exceptions import NoNodeError
 
 from zkserver import zooreg_binary
 
@@ -124,8 +125,12 @@ def base(zk):
 
 
 def children(zk, path: str) -> List[str]:
-    """The children of a lock directory; [] once the server has reaped the empty container."""
-    return zk.get_children(path) if zk.exists(path) else []
+    """The children of a lock directory; [] once the server has reaped the empty container (which it may do at
+    any moment, so a missing node is not an error)."""
+    try:
+        return zk.get_children(path)
+    except NoNodeError:
+        return []
 
 
 def read_history(path: Path) -> List[Tuple[str, str, float]]:
