@@ -73,6 +73,13 @@ struct BenchPropagation: AsyncParsableCommand {
             throw ValidationError("the Resolver did not show \(count) instances within 10 s")
         }
 
+        func stop() async {
+            watching.cancel()
+            resolver.close()
+            await writer.close()
+            await watcher.close()
+        }
+
         var millis: [Double] = []
         do {
             // The stream's first answer (no instances yet), so that the first create is not timed from before it.
@@ -94,16 +101,10 @@ struct BenchPropagation: AsyncParsableCommand {
                 millis.append(try await waitFor(count: creates - i, since: start))
             }
         } catch {
-            watching.cancel()
-            resolver.close()
-            await writer.close()
-            await watcher.close()
+            await stop()
             throw error
         }
-        watching.cancel()
-        resolver.close()
-        await writer.close()
-        await watcher.close()
+        await stop()
 
         let sorted = millis.sorted()
         let result = Result(
